@@ -1,0 +1,1 @@
+"""Galactic Goofs: a live status board for a spacecraft fleet."""

@@ -1,0 +1,131 @@
+"""`create_app(settings)`: wiring and lifespan only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from galactic_goofs import migrate
+from galactic_goofs.db import Database
+from galactic_goofs.deps import AppState, StateDep
+from galactic_goofs.errors import DomainError
+from galactic_goofs.events import api as events_api
+from galactic_goofs.events import service as events_service
+from galactic_goofs.events.broker import create_broker
+from galactic_goofs.events.hub import Hub
+from galactic_goofs.fleet import api as fleet_api
+from galactic_goofs.settings import Settings
+from galactic_goofs.simulator import FaultSimulator
+from galactic_goofs.web import views
+
+log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL = 60.0
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        if settings.migrate_on_start:
+            await migrate.upgrade(db)
+        broker = create_broker(settings.broker_url)
+        hub = Hub(
+            db,
+            broker,
+            queue_size=settings.stream_queue_size,
+            heartbeat_interval=settings.heartbeat_interval,
+            catch_up_interval=settings.catch_up_interval,
+        )
+        state = AppState(settings=settings, db=db, broker=broker, hub=hub)
+        app.state.goofs = state
+        views.register_formats(state)
+        await hub.start()
+        background: list[asyncio.Task[None]] = []
+
+        def spawn(job: Coroutine[Any, Any, None], name: str) -> None:
+            background.append(asyncio.create_task(job, name=name))
+
+        if settings.malfunction_interval > 0:
+            simulator = FaultSimulator(
+                state,
+                interval=settings.malfunction_interval,
+                lease_ttl=max(settings.lease_ttl, settings.malfunction_interval * 2),
+            )
+            spawn(simulator.run(), "fault-simulator")
+        if settings.event_retention > 0:
+            spawn(_prune_periodically(db, settings.event_retention), "event-pruner")
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await hub.stop()
+            await broker.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Galactic Goofs",
+        summary="Oops, the satellites are breaking. Fix 'em.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(fleet_api.router)
+    app.include_router(events_api.router)
+    app.include_router(views.router)
+    views.mount_static(app)
+    app.add_exception_handler(DomainError, _domain_error)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+    async def readyz(state: StateDep) -> JSONResponse:
+        checks = {"database": await _database_ok(state.db), "broker": await state.broker.ping()}
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return app
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+
+async def _database_ok(db: Database) -> bool:
+    try:
+        async with asyncio.timeout(2), db.reading() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as error:
+        log.warning("database not reachable: %s", error)
+        return False
+    return True
+
+
+async def _prune_periodically(db: Database, keep: int) -> None:
+    while True:
+        try:
+            async with db.writing() as session:
+                if pruned := await events_service.prune(session, keep):
+                    log.info("pruned %d old events", pruned)
+        except Exception as error:
+            log.warning("pruning the event log failed: %s", error)
+        await asyncio.sleep(PRUNE_INTERVAL)

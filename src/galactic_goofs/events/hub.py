@@ -1,0 +1,241 @@
+"""Fan-out: one hub per instance turns each event into bytes once and hands them to subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from galactic_goofs.db import Database
+from galactic_goofs.events import service
+from galactic_goofs.events.broker import Broker
+from galactic_goofs.events.schemas import EventRead
+from galactic_goofs.events.sse import HEARTBEAT, frame
+
+log = logging.getLogger(__name__)
+
+Encoder = Callable[[EventRead], Awaitable[bytes]]
+BACKFILL_BATCH = 500
+
+
+async def encode_json(event: EventRead) -> bytes:
+    return frame(event.model_dump_json(), event=event.type, id=event.seq)
+
+
+class Subscriber:
+    """One stream client: a bounded buffer of frames and a flag to wake its writer."""
+
+    __slots__ = (
+        "_buffer",
+        "_hub",
+        "cursor",
+        "format",
+        "limit",
+        "overflowed",
+        "wakeup",
+        "writer",
+        "writing",
+    )
+
+    def __init__(self, hub: Hub, format: str, cursor: int, limit: int) -> None:
+        self._hub = hub
+        self._buffer: list[bytes] = []
+        self.format = format
+        self.cursor = cursor
+        self.limit = limit
+        self.overflowed = False
+        self.wakeup = asyncio.Event()
+        self.writer: asyncio.Task[object] | None = None
+        self.writing = False
+        """True while the writer is blocked sending to a client that may have stopped reading."""
+
+    @property
+    def closed(self) -> bool:
+        return self not in self._hub.subscribers[self.format]
+
+    def push(self, seq: int, data: bytes) -> None:
+        if seq <= self.cursor:
+            return
+        if len(self._buffer) >= self.limit:
+            self.overflowed = True
+            self.close()
+            return
+        self._buffer.append(data)
+        self.wakeup.set()
+
+    def push_heartbeat(self) -> None:
+        if not self._buffer:
+            self._buffer.append(HEARTBEAT)
+            self.wakeup.set()
+
+    def take(self) -> bytes:
+        """Everything buffered, as one write (frames that arrived together go out together)."""
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        self.wakeup.clear()
+        return data
+
+    def close(self) -> None:
+        self._hub.subscribers[self.format].discard(self)
+        self._buffer.clear()
+        self.wakeup.set()
+        if self.writing and self.writer is not None and self.writer is not asyncio.current_task():
+            self.writer.cancel()
+
+
+@dataclass(slots=True)
+class _Recent:
+    event: EventRead
+    frames: dict[str, bytes] = field(default_factory=dict)
+
+
+class Hub:
+    """Receives events from the broker, repairs gaps from the log, fans frames out.
+
+    `last_seq` only ever moves by one: an event whose predecessors have not arrived makes the
+    hub read them from the log first, and anything at or below `last_seq` is a duplicate.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        *,
+        queue_size: int = 1024,
+        heartbeat_interval: float = 15.0,
+        catch_up_interval: float = 1.0,
+        recent: int = 2048,
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.queue_size = queue_size
+        self.heartbeat_interval = heartbeat_interval
+        self.catch_up_interval = catch_up_interval
+        self.encoders: dict[str, Encoder] = {"json": encode_json}
+        self.subscribers: dict[str, set[Subscriber]] = {"json": set()}
+        self.last_seq = 0
+        self._recent: deque[_Recent] = deque(maxlen=recent)
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add_format(self, name: str, encoder: Encoder) -> None:
+        self.encoders[name] = encoder
+        self.subscribers[name] = set()
+
+    async def start(self) -> None:
+        async with self.db.reading() as session:
+            self.last_seq = await service.last_seq(session)
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="hub-consume"),
+            asyncio.create_task(self._catch_up_periodically(), name="hub-catch-up"),
+            asyncio.create_task(self._heartbeat_periodically(), name="hub-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for subscribers in self.subscribers.values():
+            for subscriber in list(subscribers):
+                subscriber.close()
+
+    def subscribe(self, format: str, after: int | None) -> tuple[Subscriber, int]:
+        """Register a subscriber; returns it and the seq up to which the caller must replay.
+
+        Everything after that seq reaches the subscriber live, so replaying `(after, upto]`
+        and then draining the subscriber leaves no gap and no duplicate.
+        """
+        upto = self.last_seq
+        cursor = upto if after is None else max(after, upto)
+        subscriber = Subscriber(self, format, cursor, self.queue_size)
+        self.subscribers[format].add(subscriber)
+        return subscriber, upto
+
+    async def replay(self, format: str, after: int, upto: int) -> AsyncIterator[bytes]:
+        """Frames for seq in (after, upto], from memory when recent, else from the log."""
+        encode = self.encoders[format]
+        if self._recent and self._recent[0].event.seq <= after + 1:
+            for entry in list(self._recent):
+                if after < entry.event.seq <= upto:
+                    yield await self._frame(entry, format)
+            return
+        while after < upto:
+            async with self.db.reading() as session:
+                batch = await service.read_after(session, after, BACKFILL_BATCH, upto=upto)
+            if not batch:
+                return
+            for event in batch:
+                yield await encode(event)
+            after = batch[-1].seq
+
+    async def deliver(self, event: EventRead) -> None:
+        """Take one event from any source; duplicates are dropped, gaps are backfilled."""
+        if event.seq <= self.last_seq:
+            return
+        async with self._lock:
+            if event.seq > self.last_seq + 1:
+                await self._backfill(event.seq - 1)
+            if event.seq == self.last_seq + 1:
+                await self._fan_out(event)
+
+    async def catch_up(self) -> None:
+        """Pick up committed events that the broker never brought (lost message, dead publisher)."""
+        async with self.db.reading() as session:
+            head = await service.last_seq(session)
+        if head > self.last_seq:
+            async with self._lock:
+                await self._backfill(head)
+
+    async def _backfill(self, upto: int) -> None:
+        while self.last_seq < upto:
+            async with self.db.reading() as session:
+                batch = await service.read_after(session, self.last_seq, BACKFILL_BATCH, upto=upto)
+            if not batch:
+                # The log was pruned past us, or the seq is not visible yet: never skip silently.
+                log.warning("events %d..%d not in the log yet", self.last_seq + 1, upto)
+                return
+            for event in batch:
+                await self._fan_out(event)
+
+    async def _fan_out(self, event: EventRead) -> None:
+        entry = _Recent(event)
+        self._recent.append(entry)
+        self.last_seq = event.seq
+        for format, subscribers in self.subscribers.items():
+            if subscribers:
+                data = await self._frame(entry, format)
+                for subscriber in list(subscribers):
+                    subscriber.push(event.seq, data)
+
+    async def _frame(self, entry: _Recent, format: str) -> bytes:
+        data = entry.frames.get(format)
+        if data is None:
+            data = entry.frames[format] = await self.encoders[format](entry.event)
+        return data
+
+    async def _consume(self) -> None:
+        async for event in self.broker.subscribe():
+            try:
+                await self.deliver(event)
+            except Exception:
+                log.exception("could not deliver event %d; the catch-up loop will retry", event.seq)
+
+    async def _catch_up_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.catch_up_interval)
+            try:
+                await self.catch_up()
+            except Exception as error:
+                log.warning("event log catch-up failed: %s", error)
+
+    async def _heartbeat_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            for subscribers in self.subscribers.values():
+                for subscriber in subscribers:
+                    subscriber.push_heartbeat()

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from galactic_goofs.db import Base
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    spacecraft_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+
+class EventLogHead(Base):
+    """One row holding the last seq handed out.
+
+    Every write transaction increments it first. The row lock serialises writers until commit,
+    which is what makes seq gap-free (a rollback undoes the increment) and equal to commit order.
+    A database sequence would give neither.
+    """
+
+    __tablename__ = "event_log_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)

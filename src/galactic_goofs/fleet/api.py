@@ -1,0 +1,106 @@
+"""JSON API for the fleet. Translates HTTP to service calls and nothing more."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from galactic_goofs.deps import Actor, ReadSession, StateDep, WriteSession
+from galactic_goofs.fleet import service
+from galactic_goofs.fleet.models import Status
+from galactic_goofs.fleet.schemas import (
+    FleetSummary,
+    MalfunctionRequest,
+    SpacecraftCreate,
+    SpacecraftPage,
+    SpacecraftRead,
+    SpacecraftUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/spacecraft", tags=["spacecraft"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No spacecraft with that id"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The change conflicts with the fleet's current state"}
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+async def create_spacecraft(
+    data: SpacecraftCreate, session: WriteSession, state: StateDep, actor: Actor, response: Response
+) -> SpacecraftRead:
+    change = await service.create(session, data, actor=actor, rng=state.rng)
+    await state.publish(change)
+    response.headers["Location"] = f"{router.prefix}/{change.spacecraft.id}"
+    return change.spacecraft
+
+
+@router.get("")
+async def list_spacecraft(
+    session: ReadSession,
+    status: Status | None = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Part of a name or COSPAR ID")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> SpacecraftPage:
+    return await service.list_spacecraft(
+        session, status=status, search=q, limit=limit, offset=offset
+    )
+
+
+@router.get("/summary")
+async def fleet_summary(session: ReadSession) -> FleetSummary:
+    return await service.summary(session)
+
+
+@router.get("/{spacecraft_id}", responses=ERRORS)
+async def get_spacecraft(spacecraft_id: uuid.UUID, session: ReadSession) -> SpacecraftRead:
+    return await service.get(session, spacecraft_id)
+
+
+@router.patch("/{spacecraft_id}", responses=ERRORS | CONFLICT)
+async def update_spacecraft(
+    spacecraft_id: uuid.UUID,
+    data: SpacecraftUpdate,
+    session: WriteSession,
+    state: StateDep,
+    actor: Actor,
+) -> SpacecraftRead:
+    change = await service.update(session, spacecraft_id, data, actor=actor)
+    await state.publish(change)
+    return change.spacecraft
+
+
+@router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+async def delete_spacecraft(
+    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
+) -> None:
+    await state.publish(await service.delete(session, spacecraft_id, actor=actor))
+
+
+@router.post("/{spacecraft_id}/repair", responses=ERRORS | CONFLICT)
+async def repair_spacecraft(
+    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
+) -> SpacecraftRead:
+    change = await service.repair(session, spacecraft_id, actor=actor)
+    await state.publish(change)
+    return change.spacecraft
+
+
+@router.post("/{spacecraft_id}/malfunction", responses=ERRORS | CONFLICT)
+async def malfunction_spacecraft(
+    spacecraft_id: uuid.UUID,
+    session: WriteSession,
+    state: StateDep,
+    actor: Actor,
+    request: Annotated[MalfunctionRequest | None, Body()] = None,
+) -> SpacecraftRead:
+    change = await service.malfunction(
+        session, spacecraft_id, request or MalfunctionRequest(), actor=actor, rng=state.rng
+    )
+    await state.publish(change)
+    return change.spacecraft

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from galactic_goofs.db import Base, utcnow
+
+
+class Lease(Base):
+    """A named, expiring right to do something on one instance only (the fault simulator)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+async def acquire(session: AsyncSession, name: str, holder: str, ttl: float) -> bool:
+    """Take or renew the lease; true while `holder` has it. Commits."""
+    now = utcnow()
+    expires_at = now + timedelta(seconds=ttl)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(Lease)
+        .values(name=name, holder=holder, expires_at=expires_at)
+        .on_conflict_do_nothing(index_elements=[Lease.name])
+    )
+    await session.execute(
+        update(Lease)
+        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+        .values(holder=holder, expires_at=expires_at)
+    )
+    held = await is_held(session, name, holder)
+    await session.commit()
+    return held
+
+
+async def is_held(session: AsyncSession, name: str, holder: str) -> bool:
+    """Whether `holder` has the lease now, read inside the caller's transaction (a fence)."""
+    expires_at = await session.scalar(
+        select(Lease.expires_at).where(Lease.name == name, Lease.holder == holder)
+    )
+    return expires_at is not None and expires_at > utcnow()
+
+
+async def release(session: AsyncSession, name: str, holder: str) -> None:
+    await session.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    await session.commit()

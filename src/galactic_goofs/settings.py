@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'galactic_goofs.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything the app needs to know, read from the environment (and `.env`) on demand."""
+
+    model_config = SettingsConfigDict(env_prefix="GOOFS_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    broker_url: str = "memory://"
+    malfunction_interval: float = Field(default=5.0, ge=0)
+    stream_queue_size: int = Field(default=1024, ge=1)
+    """Frames a subscriber may lag before it is disconnected (it resumes by replay)."""
+    heartbeat_interval: float = Field(default=15.0, gt=0)
+    catch_up_interval: float = Field(default=1.0, gt=0)
+    """How often each instance checks the event log for events the broker did not bring."""
+    retry_ms: int = Field(default=2000, ge=0)
+    event_retention: int = Field(default=100_000, ge=0)
+    """Events kept in the log (0 keeps everything); older cursors get a `reset` event."""
+    lease_ttl: float = Field(default=5.0, gt=0)
+    migrate_on_start: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def use_async_driver(cls, url: str) -> str:
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if url.startswith(plain):
+                return driver + url.removeprefix(plain)
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,85 @@
+"""The fault simulator: every so often a random nominal spacecraft breaks.
+
+It runs on one instance at a time. The instances share a lease in the database; the holder
+renews it while it lives and checks it again inside each malfunction's transaction, so an
+instance that lost the lease (paused, partitioned) cannot fire after another has taken over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from galactic_goofs import lease
+from galactic_goofs.deps import AppState
+from galactic_goofs.fleet import service
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "fault-simulator"
+ACTOR = "simulator"
+
+
+def instance_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class FaultSimulator:
+    state: AppState
+    interval: float
+    lease_ttl: float
+    holder: str = field(default_factory=instance_id)
+    leading: bool = False
+
+    async def run(self) -> None:
+        tick = min(self.interval, self.lease_ttl / 3)
+        next_fire = time.monotonic() + self.interval
+        try:
+            while True:
+                await asyncio.sleep(max(0.0, min(tick, next_fire - time.monotonic())))
+                try:
+                    await self._renew()
+                    if self.leading and time.monotonic() >= next_fire:
+                        next_fire = time.monotonic() + self.interval
+                        await self.fire()
+                except Exception as error:
+                    log.warning("fault simulator step failed: %s", error)
+        finally:
+            if self.leading:
+                await asyncio.shield(self._release())
+
+    async def fire(self) -> None:
+        async with self.state.db.writing() as session:
+            change = await service.malfunction_random(
+                session, actor=ACTOR, rng=self.state.rng, fence=self._still_leading
+            )
+        if change is not None:
+            log.info("%s: %s", change.spacecraft.name, change.spacecraft.fault)
+        await self.state.publish(change)
+
+    async def _still_leading(self, session: AsyncSession) -> bool:
+        return await lease.is_held(session, LEASE_NAME, self.holder)
+
+    async def _renew(self) -> None:
+        async with self.state.db.writing() as session:
+            leading = await lease.acquire(session, LEASE_NAME, self.holder, self.lease_ttl)
+        if leading != self.leading:
+            log.info(
+                "fault simulator %s on %s", "leading" if leading else "standing by", self.holder
+            )
+        self.leading = leading
+
+    async def _release(self) -> None:
+        try:
+            async with self.state.db.writing() as session:
+                await lease.release(session, LEASE_NAME, self.holder)
+        except Exception as error:
+            log.warning("could not release the simulator lease: %s", error)

@@ -1,0 +1,157 @@
+"""Test helpers: servers on loopback, the external services, waiting on conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from galactic_goofs.app import create_app
+from galactic_goofs.deps import AppState
+from galactic_goofs.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "GOOFS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("GOOFS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(service: str, reachable: bool, detail: str) -> None:
+    """Skip when a service is missing on a laptop; fail in CI, where it must be there."""
+    if reachable:
+        return
+    if IN_CI:
+        pytest.fail(f"{service} is required when CI=true but is not reachable: {detail}")
+    pytest.skip(f"{service} not reachable: {detail}")
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "broker_url": "memory://",
+        "malfunction_interval": 0,
+        "catch_up_interval": 0.5,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str = "condition",
+) -> None:
+    """Poll `condition` until it holds; fail with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class Running:
+    url: str
+    client: httpx.AsyncClient
+    state: AppState
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Running]:
+    """The real app under uvicorn on a loopback port, in this event loop."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    await wait_until(lambda: server.started or task.done(), message="server start")
+    if task.done():
+        task.result()
+    port = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield Running(url, client, app.state.goofs)
+    finally:
+        server.should_exit = True
+        await task
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def goofs_process(
+    args: list[str], env: dict[str, str], cwd: Path, *, port: int | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`goofs ...` as a real process; with `port`, waits until it answers /healthz."""
+    full_env = {**os.environ, "GOOFS_MALFUNCTION_INTERVAL": "0", **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "galactic_goofs.cli", *args],
+        env=full_env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        if port is not None:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
