@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 
 from galactic_goofs.app import create_app
+from galactic_goofs.auth import service as auth
 from galactic_goofs.deps import AppState
 from galactic_goofs.settings import Settings
 
@@ -29,6 +30,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("GOOFS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+OPERATOR = "operator"
+"""The operator `running_app` signs its client in as (with an API token)."""
 
 
 def require(service: str, reachable: bool, detail: str) -> None:
@@ -76,7 +79,9 @@ async def wait_until(
 class Running:
     url: str
     client: httpx.AsyncClient
+    """Acts as the operator `OPERATOR`, with its bearer token."""
     state: AppState
+    token: str
 
 
 @asynccontextmanager
@@ -99,11 +104,22 @@ async def running_app(settings: Settings) -> AsyncIterator[Running]:
     port = server.servers[0].sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield Running(url, client, app.state.goofs)
+        token = await operator_token(app.state.goofs, OPERATOR)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+            yield Running(url, client, app.state.goofs, token)
     finally:
         server.should_exit = True
         await task
+
+
+async def operator_token(state: AppState, name: str, password: str = "correct horse") -> str:
+    """An API token for operator `name`, added with `password` if it does not exist yet."""
+    async with state.db.writing() as session:
+        if name not in await auth.operator_names(session):
+            await auth.add_operator(session, name, password)
+    async with state.db.writing() as session:
+        return await auth.create_token(session, name)
 
 
 def free_port() -> int:

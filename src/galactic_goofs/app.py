@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from galactic_goofs import migrate
+from galactic_goofs.auth import views as auth_views
+from galactic_goofs.auth.csrf import CsrfCookieMiddleware
+from galactic_goofs.auth.dependencies import NotAuthenticated, require_viewer
 from galactic_goofs.db import Database
 from galactic_goofs.deps import AppState, StateDep
 from galactic_goofs.errors import DomainError
@@ -22,6 +25,8 @@ from galactic_goofs.events import service as events_service
 from galactic_goofs.events.broker import create_broker
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
+from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
 from galactic_goofs.web import views
@@ -83,11 +88,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0",
         lifespan=lifespan,
     )
-    app.include_router(fleet_api.router)
-    app.include_router(events_api.router)
-    app.include_router(views.router)
+    watching = [Depends(require_viewer)]
+    app.include_router(fleet_api.router, dependencies=watching)
+    app.include_router(events_api.router, dependencies=watching)
+    app.include_router(views.router, dependencies=watching)
+    app.include_router(auth_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)
+    for connection_error in CONNECTION_ERRORS:
+        app.add_exception_handler(connection_error, database_unavailable)
+    app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

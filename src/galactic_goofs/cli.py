@@ -1,9 +1,10 @@
-"""`goofs`: serve the console and API, or apply migrations."""
+"""`goofs`: serve the console and API, apply migrations, manage operators and API tokens."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import resource
@@ -12,7 +13,9 @@ import sys
 import uvicorn
 
 from galactic_goofs import migrate
+from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
+from galactic_goofs.errors import DomainError
 from galactic_goofs.settings import Settings
 
 
@@ -25,6 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1, help="processes (needs a Redis broker)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    user = commands.add_parser("user", help="manage operators").add_subparsers(
+        dest="action", required=True
+    )
+    user_add = user.add_parser("add", help="add an operator (password from a prompt or stdin)")
+    user_add.add_argument("name")
+    token = commands.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_create = token.add_parser("create", help="create an API token and print it once")
+    token_create.add_argument("--user", required=True, help="the operator it acts as")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
@@ -32,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("database is up to date")
+        return 0
+    if args.command in ("user", "token"):
+        asyncio.run(_migrate(settings))
+        try:
+            if args.command == "user":
+                asyncio.run(_add_operator(settings, args.name, _read_password()))
+                print(f"operator {args.name!r} added")
+            else:
+                print(asyncio.run(_create_token(settings, args.user)))
+        except DomainError as error:
+            print(f"goofs: {error.message}", file=sys.stderr)
+            return 1
         return 0
     return _serve(settings, args.host, args.port, args.workers, migrate_first=not args.no_migrate)
 
@@ -49,6 +74,13 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
         return 2
     if migrate_first:
         asyncio.run(_migrate(settings))
+    if password := asyncio.run(_ensure_first_operator(settings)):
+        # Shown this once and never stored in the clear: a newcomer can sign in straight away.
+        print(
+            f"Created operator {auth.FIRST_OPERATOR!r} with password {password!r}. "
+            "Sign in at /signin; add more with `goofs user add NAME`.",
+            flush=True,
+        )
     # The workers (or this process) inherit this: migrations already ran once, here.
     os.environ["GOOFS_MIGRATE_ON_START"] = "false"
     _raise_open_files_limit()
@@ -68,6 +100,42 @@ async def _migrate(settings: Settings) -> None:
     db = Database(settings.database_url)
     try:
         await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise DomainError("the passwords do not match")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _add_operator(settings: Settings, name: str, password: str) -> None:
+    db = Database(settings.database_url)
+    try:
+        async with db.writing() as session:
+            await auth.add_operator(session, name, password)
+    finally:
+        await db.dispose()
+
+
+async def _create_token(settings: Settings, name: str) -> str:
+    db = Database(settings.database_url)
+    try:
+        async with db.writing() as session:
+            return await auth.create_token(session, name)
+    finally:
+        await db.dispose()
+
+
+async def _ensure_first_operator(settings: Settings) -> str | None:
+    db = Database(settings.database_url)
+    try:
+        async with db.writing() as session:
+            return await auth.ensure_first_operator(session)
     finally:
         await db.dispose()
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from galactic_goofs.auth.dependencies import Operator
 from galactic_goofs.db import Database
 from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.hub import Hub
@@ -62,9 +63,12 @@ ReadSession = Annotated[AsyncSession, Depends(read_session)]
 WriteSession = Annotated[AsyncSession, Depends(write_session)]
 
 
-def current_actor() -> str:
-    """Who is acting. Until operators sign in, every change is the anonymous operator's."""
-    return "operator"
+def current_actor(operator: Operator) -> str:
+    """Who is acting: the signed-in operator, recorded as the event's `actor`.
+
+    Depending on it is what makes a route a write route: anonymous callers get 401.
+    """
+    return operator.name
 
 
 Actor = Annotated[str, Depends(current_actor)]

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     """Events kept in the log (0 keeps everything); older cursors get a `reset` event."""
     lease_ttl: float = Field(default=5.0, gt=0)
     migrate_on_start: bool = True
+    public_read: bool = True
+    """Anyone who reaches the console may watch; false requires signing in to read too."""
+    session_lifetime: float = Field(default=12 * 3600, gt=0)
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_window: float = Field(default=300, gt=0)
+    """Failed sign-ins for one name within this many seconds before it is refused for a while."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_streams: int = Field(default=5000, ge=1)
+    """Open stream connections per instance; beyond it new ones get 503 and Retry-After."""
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from galactic_goofs.deps import ReadSession, StateDep
 from galactic_goofs.events import service
 from galactic_goofs.events.schemas import EventPage, EventType
 from galactic_goofs.events.stream import EventStream, parse_cursor
+from galactic_goofs.events.stream_cap import CappedStream
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -43,6 +44,7 @@ async def list_events(
             "`event: reset` when the cursor is older than the retained log.",
         },
         400: {"description": "Last-Event-ID is not a seq"},
+        503: {"description": "This instance serves its maximum number of streams"},
     },
 )
 async def stream_events(
@@ -51,4 +53,5 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
 ) -> Response:
     cursor = parse_cursor(after, last_event_id)
-    return EventStream(state.hub, state.db, "json", cursor, state.settings.retry_ms)
+    stream = EventStream(state.hub, state.db, "json", cursor, state.settings.retry_ms)
+    return CappedStream(stream, state.hub, state.settings.max_streams)

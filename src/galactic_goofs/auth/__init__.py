@@ -1,0 +1,1 @@
+"""Operators: who may change the fleet, how they prove it, and how forms are kept honest."""

@@ -1,0 +1,90 @@
+"""Who is asking: `Viewer` for reading (honours GOOFS_PUBLIC_READ), `Operator` for changing.
+
+An operator proves who they are with `Authorization: Bearer <token>` (automation) or the
+session cookie a browser got by signing in. Writes through the cookie must also pass the CSRF
+check, because a browser sends cookies along with posts that other sites make it send.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from galactic_goofs.auth import service
+from galactic_goofs.auth.csrf import verify_csrf
+from galactic_goofs.auth.service import Identity
+from galactic_goofs.errors import DomainError
+
+if TYPE_CHECKING:
+    from galactic_goofs.deps import AppState
+
+SESSION_COOKIE = "goofs_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_IDENTITY_KEY = "goofs.identity"
+
+
+class NotAuthenticated(DomainError):
+    """401 for API clients; browsers asking for a page are sent to sign in instead."""
+
+    status_code = 401
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.goofs
+    return state
+
+
+async def current_identity(request: Request) -> Identity | None:
+    """The signed-in operator, if any; looked up once per request."""
+    if _IDENTITY_KEY in request.scope:
+        cached: Identity | None = request.scope[_IDENTITY_KEY]
+        return cached
+    identity = await _identify(request)
+    request.scope[_IDENTITY_KEY] = identity
+    return identity
+
+
+async def _identify(request: Request) -> Identity | None:
+    db = _state(request).db
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        token = credentials.strip()
+        async with db.reading() as session:
+            identity = await service.identify_token(session, token) if token else None
+        if identity is None:
+            # A client that sent a token meant to be someone: say it did not work.
+            raise NotAuthenticated("the API token is not valid")
+        return identity
+    key = request.cookies.get(SESSION_COOKIE)
+    if not key:
+        return None
+    async with db.reading() as session:
+        return await service.identify_session(session, key)
+
+
+async def require_operator(request: Request) -> Identity:
+    identity = await current_identity(request)
+    if identity is None:
+        raise NotAuthenticated(
+            "only operators can change the fleet: sign in, or send "
+            "'Authorization: Bearer <token>' (create one with `goofs token create --user NAME`)"
+        )
+    if identity.via == "session" and request.method not in SAFE_METHODS:
+        await verify_csrf(request)
+    return identity
+
+
+async def require_viewer(request: Request) -> Identity | None:
+    """Anyone may watch unless GOOFS_PUBLIC_READ=false; then only signed-in operators."""
+    if _state(request).settings.public_read:
+        return None
+    identity = await current_identity(request)
+    if identity is None:
+        raise NotAuthenticated("sign in to watch the fleet")
+    return identity
+
+
+Operator = Annotated[Identity, Depends(require_operator)]
+Viewer = Annotated[Identity | None, Depends(require_viewer)]
+MaybeSignedIn = Annotated[Identity | None, Depends(current_identity)]

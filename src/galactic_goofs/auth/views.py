@@ -1,0 +1,118 @@
+"""Sign-in and sign-out pages, and how a refused caller is answered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from galactic_goofs.auth import service
+from galactic_goofs.auth.csrf import install_template_helpers, verify_csrf
+from galactic_goofs.auth.dependencies import SESSION_COOKIE, MaybeSignedIn, NotAuthenticated
+from galactic_goofs.auth.service import InvalidCredentials, Throttle, TooManyAttempts
+from galactic_goofs.deps import StateDep
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+install_template_helpers(templates)
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only paths on this site: `//evil.example` or `https://...` would make us an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin_page(request: Request, operator: MaybeSignedIn, next: str = "/") -> Response:
+    return _page(request, operator=operator, next=safe_next(next))
+
+
+@router.post("/signin", dependencies=[Depends(verify_csrf)])
+async def signin(
+    request: Request,
+    state: StateDep,
+    name: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    settings = state.settings
+    address = request.client.host if request.client else "unknown"
+    try:
+        key = await service.sign_in(
+            state.db,
+            name.strip(),
+            password,
+            address=address,
+            throttle=Throttle(
+                settings.sign_in_max_failures, timedelta(seconds=settings.sign_in_window)
+            ),
+            lifetime=timedelta(seconds=settings.session_lifetime),
+        )
+    except (InvalidCredentials, TooManyAttempts) as refused:
+        # The form comes back with the reason next to it, not a bare JSON error.
+        page = _page(request, error=refused.message, name=name, next=safe_next(next))
+        page.status_code = refused.status_code
+        if isinstance(refused, TooManyAttempts):
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    response = RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=int(settings.session_lifetime),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/signout", dependencies=[Depends(verify_csrf)])
+async def signout(request: Request, state: StateDep) -> Response:
+    if key := request.cookies.get(SESSION_COOKIE):
+        async with state.db.writing() as session:
+            await service.sign_out(session, key)
+    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+    return response
+
+
+async def not_authenticated(request: Request, error: Exception) -> Response:
+    """Send a browser that asked for a page to sign in; tell an API client how to authenticate."""
+    assert isinstance(error, NotAuthenticated)
+    headers = {"WWW-Authenticate": "Bearer"}
+    if "text/html" in request.headers.get("accept", ""):
+        target = "/signin"
+        if request.method == "GET":
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += f"?next={quote(safe_next(here))}"
+        if request.headers.get("hx-request") != "true":
+            return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+        headers["HX-Redirect"] = target  # htmx swaps fragments; it must load the page itself
+    return JSONResponse(
+        {"detail": error.message},
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        headers=headers,
+    )
+
+
+def _page(
+    request: Request,
+    *,
+    operator: service.Identity | None = None,
+    error: str | None = None,
+    name: str = "",
+    next: str = "/",
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "signin.html",
+        {"operator": operator, "error": error, "name": name, "next": next},
+    )
