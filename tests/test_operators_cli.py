@@ -1,0 +1,106 @@
+"""`goofs user add`, `goofs token create`, and the first operator on a fresh database."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support import free_port, goofs_process
+
+HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
+FIRST_OPERATOR_LINE = re.compile(r"Created operator 'admin' with password '([^']+)'")
+
+
+def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> tuple[int, str]:
+    """Exit status and standard output; the logs (standard error) only when it failed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "galactic_goofs.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=cwd,
+        timeout=60,
+    )
+    return done.returncode, done.stdout if done.returncode == 0 else done.stderr
+
+
+def read_until_first_operator_line(process: subprocess.Popen[bytes]) -> str | None:
+    """The server's output up to uvicorn's start; the first operator line, if printed."""
+    assert process.stdout is not None
+    for _ in range(500):
+        line = process.stdout.readline().decode()
+        if match := FIRST_OPERATOR_LINE.search(line):
+            return match.group(1)
+        if "Uvicorn running" in line or not line:
+            return None
+    return None
+
+
+def sign_in(url: str, name: str, password: str) -> httpx.Response:
+    with httpx.Client(base_url=url) as browser:
+        page = browser.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        return browser.post(
+            "/signin", data={"name": name, "password": password, "csrf_token": token.group(1)}
+        )
+
+
+def test_an_operator_added_on_the_command_line_can_create_a_working_token(
+    tmp_path: Path,
+) -> None:
+    env = {"GOOFS_DATABASE_URL": f"sqlite:///{tmp_path / 'goofs.db'}"}
+
+    added, output = goofs(["user", "add", "ripley"], env, tmp_path, stdin="nostromo-1979\n")
+    assert added == 0, output
+    assert "operator 'ripley' added" in output
+    duplicate, output = goofs(["user", "add", "ripley"], env, tmp_path, stdin="another-one\n")
+    assert duplicate == 1
+    assert "already exists" in output
+    too_short, output = goofs(["user", "add", "newt"], env, tmp_path, stdin="short\n")
+    assert too_short == 1
+    assert "8 to 1024 characters" in output
+    no_such, output = goofs(["token", "create", "--user", "burke"], env, tmp_path)
+    assert no_such == 1
+    assert "no operator named 'burke'" in output
+    created, output = goofs(["token", "create", "--user", "ripley"], env, tmp_path)
+    assert created == 0, output
+    token = output.strip()
+    assert token.startswith("goofs_")
+
+    port = free_port()
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
+        url = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {token}"}
+        response = httpx.post(f"{url}/api/v1/spacecraft", json=HUBBLE, headers=headers)
+        events = httpx.get(f"{url}/api/v1/events").json()["items"]
+        signed_in = sign_in(url, "ripley", "nostromo-1979")
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+
+    assert response.status_code == 201, response.text
+    assert [event["actor"] for event in events] == ["ripley"]
+    assert signed_in.status_code == 303
+    assert "Created operator" not in output  # there already was one
+
+
+def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(tmp_path: Path) -> None:
+    env = {"GOOFS_DATABASE_URL": f"sqlite:///{tmp_path / 'goofs.db'}"}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
+        password = read_until_first_operator_line(server)
+        assert password
+        assert sign_in(url, "admin", password).status_code == 303
+        assert sign_in(url, "admin", "not-the-password").status_code == 401
+
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
+        assert read_until_first_operator_line(server) is None
+        assert sign_in(url, "admin", password).status_code == 303
