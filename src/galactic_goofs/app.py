@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -28,6 +29,7 @@ from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.settings import Settings
+from galactic_goofs.validation import validation_error
 from galactic_goofs.simulator import FaultSimulator
 from galactic_goofs.web import views
 
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for connection_error in CONNECTION_ERRORS:
         app.add_exception_handler(connection_error, database_unavailable)
     app.add_middleware(CsrfCookieMiddleware)

@@ -11,12 +11,12 @@ from fastapi.responses import Response
 from galactic_goofs.deps import ReadSession, StateDep
 from galactic_goofs.events import service
 from galactic_goofs.events.schemas import EventPage, EventType
-from galactic_goofs.events.stream import EventStream, parse_cursor
+from galactic_goofs.events.stream import MAX_SEQ, EventStream, parse_cursor
 from galactic_goofs.events.stream_cap import CappedStream
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
-Seq = Annotated[int, Query(ge=0, le=2**62, description="Only events with a greater seq")]
+Seq = Annotated[int, Query(ge=0, le=MAX_SEQ, description="Only events with a greater seq")]
 
 
 @router.get("")

@@ -16,6 +16,8 @@ from galactic_goofs.events.hub import Hub, Subscriber
 from galactic_goofs.events.sse import frame, retry
 
 REPLAY_WRITE_BYTES = 64 * 1024
+MAX_SEQ = 2**62
+"""Far beyond any real log, and safely inside a signed 64-bit database column."""
 
 
 class BadCursor(DomainError):
@@ -36,6 +38,8 @@ def parse_cursor(after: int | None, last_event_id: str | None) -> int | None:
         ) from None
     if cursor < 0:
         raise BadCursor("Last-Event-ID must not be negative")
+    if cursor > MAX_SEQ:
+        raise BadCursor(f"Last-Event-ID must be at most {MAX_SEQ}")
     return cursor
 
 

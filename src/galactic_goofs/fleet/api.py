@@ -42,7 +42,13 @@ async def list_spacecraft(
     session: ReadSession,
     status: Status | None = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Part of a name or COSPAR ID")
+        str | None,
+        # PostgreSQL cannot even compare text holding NUL; no name holds a control character.
+        Query(
+            max_length=100,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Part of a name or COSPAR ID (no control characters)",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
