@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port, goofs_process
+from tests.support import OutputDrain, free_port, goofs_process, wait_until
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 FIRST_OPERATOR_LINE = re.compile(r"Created operator 'admin' with password '([^']+)'")
@@ -30,16 +30,11 @@ def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> t
     return done.returncode, done.stdout if done.returncode == 0 else done.stderr
 
 
-def read_until_first_operator_line(process: subprocess.Popen[bytes]) -> str | None:
-    """The server's output up to uvicorn's start; the first operator line, if printed."""
-    assert process.stdout is not None
-    for _ in range(500):
-        line = process.stdout.readline().decode()
-        if match := FIRST_OPERATOR_LINE.search(line):
-            return match.group(1)
-        if "Uvicorn running" in line or not line:
-            return None
-    return None
+async def first_operator_password(output: OutputDrain) -> str | None:
+    """The password `goofs serve` printed for `admin`, once it has started (None if it did not)."""
+    await wait_until(lambda: "Uvicorn running" in output.text, message="uvicorn to start")
+    match = FIRST_OPERATOR_LINE.search(output.text)
+    return match.group(1) if match else None
 
 
 def sign_in(url: str, name: str, password: str) -> httpx.Response:
@@ -52,7 +47,7 @@ def sign_in(url: str, name: str, password: str) -> httpx.Response:
         )
 
 
-def test_an_operator_added_on_the_command_line_can_create_a_working_token(
+async def test_an_operator_added_on_the_command_line_can_create_a_working_token(
     tmp_path: Path,
 ) -> None:
     env = {"GOOFS_DATABASE_URL": f"sqlite:///{tmp_path / 'goofs.db'}"}
@@ -76,31 +71,33 @@ def test_an_operator_added_on_the_command_line_can_create_a_working_token(
 
     port = free_port()
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
+        output = OutputDrain(server)
         url = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
         response = httpx.post(f"{url}/api/v1/spacecraft", json=HUBBLE, headers=headers)
         events = httpx.get(f"{url}/api/v1/events").json()["items"]
         signed_in = sign_in(url, "ripley", "nostromo-1979")
-        server.terminate()
-        output = server.communicate(timeout=10)[0].decode()
+        await wait_until(lambda: "Uvicorn running" in output.text, message="uvicorn to start")
 
     assert response.status_code == 201, response.text
     assert [event["actor"] for event in events] == ["ripley"]
     assert signed_in.status_code == 303
-    assert "Created operator" not in output  # there already was one
+    assert "Created operator" not in output.text  # there already was one
 
 
-def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(tmp_path: Path) -> None:
+async def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(
+    tmp_path: Path,
+) -> None:
     env = {"GOOFS_DATABASE_URL": f"sqlite:///{tmp_path / 'goofs.db'}"}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        password = read_until_first_operator_line(server)
+        password = await first_operator_password(OutputDrain(server))
         assert password
         assert sign_in(url, "admin", password).status_code == 303
         assert sign_in(url, "admin", "not-the-password").status_code == 401
 
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        assert read_until_first_operator_line(server) is None
+        assert await first_operator_password(OutputDrain(server)) is None
         assert sign_in(url, "admin", password).status_code == 303

@@ -36,6 +36,14 @@ from galactic_goofs.web import views
 log = logging.getLogger(__name__)
 
 PRUNE_INTERVAL = 60.0
+# What any API route may answer besides its own results, documented once for all of them.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The request body could not be parsed"},
+    401: {"description": "Sign in, or send `Authorization: Bearer <token>`"},
+    403: {"description": "A signed-in browser's post without a valid CSRF token"},
+    413: {"description": "The request body is larger than the limit"},
+    503: {"description": "The database is unavailable; retry after `Retry-After` seconds"},
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -91,8 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     watching = [Depends(require_viewer)]
-    app.include_router(fleet_api.router, dependencies=watching)
-    app.include_router(events_api.router, dependencies=watching)
+    app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
     app.include_router(auth_views.router)
     views.mount_static(app)

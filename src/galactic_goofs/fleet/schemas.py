@@ -45,7 +45,12 @@ CosparId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, max_length=20),
     AfterValidator(_valid_cospar_id),
-    Field(examples=["1990-037B"], description="International designator YYYY-NNNP[PP]"),
+    Field(
+        examples=["1990-037B"],
+        description="International designator YYYY-NNNP[PP]",
+        # Documented so clients (and fuzzers) can generate valid ones; checked by the validator.
+        json_schema_extra={"pattern": r"^(19[5-9]\d|2\d{3})-\d{3}[A-HJ-NP-Z]{1,3}$"},
+    ),
 ]
 Description = Annotated[
     str,

@@ -1,0 +1,87 @@
+"""Schemathesis fuzzes the documented API as an operator: no 5xx, no response off its schema."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import OutputDrain, free_port, goofs_process
+
+# Bounded so the whole run stays in seconds; raise locally to dig deeper.
+MAX_EXAMPLES = int(os.environ.get("GOOFS_FUZZ_EXAMPLES", "25"))
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    ]
+)
+
+
+def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "galactic_goofs.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=cwd,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.timeout(180)
+def test_fuzzing_the_api_as_an_operator_finds_no_server_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"GOOFS_DATABASE_URL": database_url}
+    goofs(["user", "add", "fuzzer"], env, tmp_path, stdin="fuzzing-is-fun\n")
+    token = goofs(["token", "create", "--user", "fuzzer"], env, tmp_path)
+    port = free_port()
+
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
+        OutputDrain(server)
+        run = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),
+                "run",
+                f"http://127.0.0.1:{port}/openapi.json",
+                "--header",
+                f"Authorization: Bearer {token}",
+                # A stream never ends; its contract has its own tests.
+                "--exclude-path",
+                "/api/v1/events/stream",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--seed",
+                "5",
+                "--request-timeout",
+                "10",
+                "--workers",
+                "1",
+                "--report-dir",
+                str(tmp_path / "schemathesis-report"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=150,
+        )
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    counts = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
+    assert counts, run.stdout
+    generated, passed = map(int, counts.groups())
+    assert generated == passed
+    assert generated >= 100, "the fuzzer exercised the API"
