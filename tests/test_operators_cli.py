@@ -37,12 +37,12 @@ async def first_operator_password(output: OutputDrain) -> str | None:
     return match.group(1) if match else None
 
 
-def sign_in(url: str, name: str, password: str) -> httpx.Response:
-    with httpx.Client(base_url=url) as browser:
-        page = browser.get("/signin")
+async def sign_in(url: str, name: str, password: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=url) as browser:
+        page = await browser.get("/signin")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token
-        return browser.post(
+        return await browser.post(
             "/signin", data={"name": name, "password": password, "csrf_token": token.group(1)}
         )
 
@@ -74,9 +74,10 @@ async def test_an_operator_added_on_the_command_line_can_create_a_working_token(
         output = OutputDrain(server)
         url = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
-        response = httpx.post(f"{url}/api/v1/spacecraft", json=HUBBLE, headers=headers)
-        events = httpx.get(f"{url}/api/v1/events").json()["items"]
-        signed_in = sign_in(url, "ripley", "nostromo-1979")
+        async with httpx.AsyncClient(base_url=url) as client:
+            response = await client.post("/api/v1/spacecraft", json=HUBBLE, headers=headers)
+            events = (await client.get("/api/v1/events")).json()["items"]
+        signed_in = await sign_in(url, "ripley", "nostromo-1979")
         await wait_until(lambda: "Uvicorn running" in output.text, message="uvicorn to start")
 
     assert response.status_code == 201, response.text
@@ -95,9 +96,9 @@ async def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
         password = await first_operator_password(OutputDrain(server))
         assert password
-        assert sign_in(url, "admin", password).status_code == 303
-        assert sign_in(url, "admin", "not-the-password").status_code == 401
+        assert (await sign_in(url, "admin", password)).status_code == 303
+        assert (await sign_in(url, "admin", "not-the-password")).status_code == 401
 
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
         assert await first_operator_password(OutputDrain(server)) is None
-        assert sign_in(url, "admin", password).status_code == 303
+        assert (await sign_in(url, "admin", password)).status_code == 303

@@ -29,8 +29,8 @@ from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.settings import Settings
-from galactic_goofs.validation import validation_error
 from galactic_goofs.simulator import FaultSimulator
+from galactic_goofs.validation import validation_error
 from galactic_goofs.web import views
 
 log = logging.getLogger(__name__)
