@@ -1,4 +1,4 @@
-"""Kill -9 the server while 20 operators write: every acknowledged change survives, with its event."""
+"""Kill -9 the server while 20 operators write: acknowledged changes survive, with their events."""
 
 from __future__ import annotations
 

@@ -1,0 +1,133 @@
+"""PostgreSQL goes away for 5 s under load: clear 503s meanwhile, recovery without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from tests import support
+from tests.support import Running, running_app, wait_until
+from tests.tcp_proxy import TcpProxy
+
+OUTAGE_SECONDS = 5.0
+RECONNECT_DELAY = 0.2  # what a browser's EventSource does, shortened
+
+
+def through(proxy: TcpProxy, database_url: str) -> str:
+    parts = urlsplit(database_url)
+    netloc = parts.netloc.rpartition("@")[0] + f"@127.0.0.1:{proxy.port}"
+    return urlunsplit(parts._replace(netloc=netloc.lstrip("@")))
+
+
+class Load:
+    """Operators writing and viewers reading in a loop; every status code is counted."""
+
+    def __init__(self, goofs: Running) -> None:
+        self.goofs = goofs
+        self.statuses: Counter[int] = Counter()
+        self.refusals: list[dict[str, Any]] = []
+        self.running = True
+        self.created = 0
+
+    async def write(self, worker: int) -> None:
+        while self.running:
+            self.created += 1
+            number = self.created
+            response = await self.goofs.client.post(
+                "/api/v1/spacecraft",
+                json={"name": f"Load {number}", "cospar_id": f"2025-{number % 999 + 1:03d}A"},
+            )
+            self._count(response)
+            if response.status_code == 201:
+                await self.goofs.client.delete(response.headers["location"])
+
+    async def read(self) -> None:
+        while self.running:
+            self._count(await self.goofs.client.get("/api/v1/spacecraft"))
+            self._count(await self.goofs.client.get("/api/v1/events", params={"limit": 5}))
+
+    def _count(self, response: httpx.Response) -> None:
+        self.statuses[response.status_code] += 1
+        if response.status_code == 503:
+            self.refusals.append({"body": response.json(), "headers": dict(response.headers)})
+
+
+async def follow_stream(url: str, received: list[dict[str, Any]]) -> None:
+    """A viewer's stream that reconnects with its Last-Event-ID, as a browser would."""
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30, read=None)) as client:
+        while True:
+            headers = {"Last-Event-ID": str(received[-1]["seq"])} if received else {}
+            with contextlib.suppress(httpx.HTTPError):
+                async with client.stream("GET", "/api/v1/events/stream", headers=headers) as stream:
+                    async for line in stream.aiter_lines():
+                        if line.startswith("data: "):
+                            received.append(json.loads(line.removeprefix("data: ")))
+            await asyncio.sleep(RECONNECT_DELAY)
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(90)
+async def test_a_postgresql_outage_answers_503_and_recovers_by_itself(postgres_url: str) -> None:
+    target = urlsplit(postgres_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    settings = support.test_settings(through(proxy, postgres_url), catch_up_interval=0.2)
+    received: list[dict[str, Any]] = []
+    try:
+        async with running_app(settings) as goofs:
+            load = Load(goofs)
+            workers = [asyncio.create_task(load.write(n)) for n in range(4)]
+            workers.append(asyncio.create_task(load.read()))
+            viewer = asyncio.create_task(follow_stream(goofs.url, received))
+            await wait_until(lambda: load.statuses[201] >= 20, message="writes before the outage")
+
+            await proxy.cut()
+            outage_ends = time.monotonic() + OUTAGE_SECONDS
+            before = load.statuses[201]
+            await wait_until(
+                lambda: time.monotonic() >= outage_ends and load.statuses[503] >= 5,
+                timeout=OUTAGE_SECONDS + 10,
+                message="503s during the outage",
+            )
+            healthy_during_outage = await goofs.client.get("/healthz")
+            ready_during_outage = await goofs.client.get("/readyz")
+            await proxy.restore()
+
+            await wait_until(
+                lambda: load.statuses[201] >= before + 20,
+                timeout=15,
+                message="writes to succeed again without a restart",
+            )
+            load.running = False
+            await asyncio.gather(*workers)
+            last_seq = (await goofs.client.get("/api/v1/events")).json()["last_seq"]
+            await wait_until(
+                lambda: bool(received) and received[-1]["seq"] >= last_seq,
+                timeout=15,
+                message="the viewer's stream to catch up",
+            )
+            viewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await viewer
+    finally:
+        await proxy.close()
+
+    unexpected = {status for status in load.statuses if status >= 500 and status != 503}
+    assert not unexpected, load.statuses
+    assert load.statuses[503] >= 5
+    refusal = load.refusals[0]
+    assert "database is unavailable" in refusal["body"]["detail"]
+    assert int(refusal["headers"]["retry-after"]) > 0
+    assert healthy_during_outage.status_code == 200
+    assert ready_during_outage.status_code == 503
+    assert [event["seq"] for event in received] == list(range(1, last_seq + 1)), (
+        "the viewer saw every event once, in order"
+    )
