@@ -292,3 +292,29 @@ async def test_reading_can_require_signing_in(sqlite_url: str) -> None:
 async def test_reading_is_public_by_default(goofs: Running, anonymous: httpx.AsyncClient) -> None:
     for path in ("/", "/api/v1/spacecraft", "/api/v1/events", "/api/v1/spacecraft/summary"):
         assert (await anonymous.get(path)).status_code == 200, path
+
+
+async def test_behind_an_https_proxy_the_cookies_are_secure(goofs_sqlite: Running) -> None:
+    await operator_token(goofs_sqlite.state, "vasquez", PASSWORD)
+    # What a TLS-terminating proxy on this host adds; uvicorn trusts it from loopback.
+    https = {"X-Forwarded-Proto": "https"}
+    async with httpx.AsyncClient(base_url=goofs_sqlite.url, headers=https) as browser:
+        page = await browser.get("/signin")
+        csrf_cookie = page.headers["set-cookie"]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        # A Secure cookie is not sent back over plain http, so hand it over as the browser would.
+        response = await browser.post(
+            "/signin",
+            data={"name": "vasquez", "password": PASSWORD, "csrf_token": token.group(1)},
+            headers={"Cookie": csrf_cookie.split(";")[0]},
+        )
+
+    assert "; Secure" in csrf_cookie
+    assert response.status_code == 303, response.text
+    session_cookie = next(
+        header
+        for header in response.headers.get_list("set-cookie")
+        if header.startswith("goofs_session=")
+    )
+    assert "secure" in {part.strip().lower() for part in session_cookie.split(";")}
