@@ -52,6 +52,9 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 async def wait_until(
     condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
     *,

@@ -46,7 +46,7 @@ class FaultSimulator:
             while True:
                 await asyncio.sleep(max(0.0, min(tick, next_fire - time.monotonic())))
                 try:
-                    await self._renew()
+                    await self.renew()
                     if self.leading and time.monotonic() >= next_fire:
                         next_fire = time.monotonic() + self.interval
                         await self.fire()
@@ -68,7 +68,7 @@ class FaultSimulator:
     async def _still_leading(self, session: AsyncSession) -> bool:
         return await lease.is_held(session, LEASE_NAME, self.holder)
 
-    async def _renew(self) -> None:
+    async def renew(self) -> None:
         async with self.state.db.writing() as session:
             leading = await lease.acquire(session, LEASE_NAME, self.holder, self.lease_ttl)
         if leading != self.leading:
