@@ -53,3 +53,18 @@ def test_serve_without_migrations_refuses_to_pretend(tmp_path: Path) -> None:
 
     assert process.returncode != 0
     assert "run `goofs migrate`" in output
+
+
+def test_a_bad_setting_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "galactic_goofs.cli", "migrate"],
+        cwd=tmp_path,
+        env={"GOOFS_MALFUNCTION_INTERVAL": "-1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "GOOFS_MALFUNCTION_INTERVAL" in result.stderr
+    assert "greater than or equal to 0" in result.stderr

@@ -10,6 +10,7 @@ import resource
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from galactic_goofs import migrate
 from galactic_goofs.db import Database
@@ -28,7 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "GOOFS_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"goofs: {name}: {problem['msg']}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("database is up to date")

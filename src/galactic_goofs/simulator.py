@@ -61,8 +61,15 @@ class FaultSimulator:
             change = await service.malfunction_random(
                 session, actor=ACTOR, rng=self.state.rng, fence=self._still_leading
             )
-        if change is not None:
-            log.info("%s: %s", change.spacecraft.name, change.spacecraft.fault)
+        if change is not None and change.spacecraft.fault is not None:
+            fault = change.spacecraft.fault
+            log.info(
+                "oops: %s (%s, %s): %s",
+                change.spacecraft.name,
+                fault.subsystem.value,
+                fault.severity.value,
+                fault.description,
+            )
         await self.state.publish(change)
 
     async def _still_leading(self, session: AsyncSession) -> bool:
