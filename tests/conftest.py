@@ -72,6 +72,15 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'goofs.db'}"
 
 
+@pytest.fixture
+async def db(sqlite_url: str) -> AsyncIterator[Database]:
+    """A migrated SQLite database, for tests below the HTTP layer."""
+    database = Database(sqlite_url.replace("sqlite://", "sqlite+aiosqlite://"))
+    await migrate.upgrade(database)
+    yield database
+    await database.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Both databases the product runs on; tests using it run once on each."""

@@ -56,6 +56,9 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 async def wait_until(
     condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
     *,
@@ -179,6 +182,26 @@ class OutputDrain:
         """All output, once the process has exited and its pipe is closed."""
         self._thread.join(timeout)
         return self.text
+
+
+def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
+    """Add operator `name` with `goofs user add` and return a token from `goofs token create`."""
+
+    def goofs(*args: str, stdin: str = "") -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "galactic_goofs.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            cwd=cwd,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    goofs("user", "add", name, stdin="correct horse battery\n")
+    return goofs("token", "create", "--user", name)
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         if settings.migrate_on_start:
             await migrate.upgrade(db)
+        else:
+            await migrate.ensure_current(db)
         broker = create_broker(settings.broker_url)
         hub = Hub(
             db,

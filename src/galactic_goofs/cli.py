@@ -11,6 +11,7 @@ import resource
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from galactic_goofs import migrate
 from galactic_goofs.auth import service as auth
@@ -41,7 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "GOOFS_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"goofs: {name}: {problem['msg']}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("database is up to date")
@@ -134,6 +141,10 @@ async def _create_token(settings: Settings, name: str) -> str:
 async def _ensure_first_operator(settings: Settings) -> str | None:
     db = Database(settings.database_url)
     try:
+        try:
+            await migrate.ensure_current(db)
+        except migrate.SchemaOutOfDate:
+            return None  # the server refuses to start on it, with the reason
         async with db.writing() as session:
             return await auth.ensure_first_operator(session)
     finally:

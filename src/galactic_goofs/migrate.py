@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from galactic_goofs.db import Database
@@ -23,3 +25,23 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
     async with db.write_engine.begin() as connection:
         await connection.run_sync(run)
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+async def ensure_current(db: Database) -> None:
+    """Refuse to start on a schema that migrations have not brought to head."""
+
+    def current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with db.engine.connect() as connection:
+        revisions = await connection.run_sync(current)
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if revisions != heads:
+        raise SchemaOutOfDate(
+            f"the database schema is at {sorted(revisions) or 'nothing'}, not {sorted(heads)}: "
+            "run `goofs migrate` (or start without --no-migrate)"
+        )

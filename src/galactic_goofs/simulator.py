@@ -46,7 +46,7 @@ class FaultSimulator:
             while True:
                 await asyncio.sleep(max(0.0, min(tick, next_fire - time.monotonic())))
                 try:
-                    await self._renew()
+                    await self.renew()
                     if self.leading and time.monotonic() >= next_fire:
                         next_fire = time.monotonic() + self.interval
                         await self.fire()
@@ -61,14 +61,21 @@ class FaultSimulator:
             change = await service.malfunction_random(
                 session, actor=ACTOR, rng=self.state.rng, fence=self._still_leading
             )
-        if change is not None:
-            log.info("%s: %s", change.spacecraft.name, change.spacecraft.fault)
+        if change is not None and change.spacecraft.fault is not None:
+            fault = change.spacecraft.fault
+            log.info(
+                "oops: %s (%s, %s): %s",
+                change.spacecraft.name,
+                fault.subsystem.value,
+                fault.severity.value,
+                fault.description,
+            )
         await self.state.publish(change)
 
     async def _still_leading(self, session: AsyncSession) -> bool:
         return await lease.is_held(session, LEASE_NAME, self.holder)
 
-    async def _renew(self) -> None:
+    async def renew(self) -> None:
         async with self.state.db.writing() as session:
             leading = await lease.acquire(session, LEASE_NAME, self.holder, self.lease_ttl)
         if leading != self.leading:

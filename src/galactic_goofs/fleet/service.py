@@ -100,11 +100,10 @@ async def list_spacecraft(
 
 
 async def summary(session: AsyncSession) -> FleetSummary:
-    counts = dict(
-        (await session.execute(select(Spacecraft.status, func.count()).group_by(Spacecraft.status)))
-        .tuples()
-        .all()
+    rows = await session.execute(
+        select(Spacecraft.status, func.count()).group_by(Spacecraft.status)
     )
+    counts: dict[str, int] = {status: count for status, count in rows}
     nominal = counts.get(Status.NOMINAL, 0)
     malfunctioning = counts.get(Status.MALFUNCTIONING, 0)
     return FleetSummary(

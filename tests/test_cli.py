@@ -1,0 +1,73 @@
+"""`goofs` as a newcomer runs it: a real process, a fresh directory, no services."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support import cli_token, free_port, goofs_process
+
+
+def test_serve_creates_a_sqlite_database_in_the_working_directory(tmp_path: Path) -> None:
+    port = free_port()
+
+    with goofs_process(["serve", "--port", str(port)], {}, tmp_path, port=port):
+        token = cli_token({}, tmp_path)
+        base = f"http://127.0.0.1:{port}"
+        created = httpx.post(
+            f"{base}/api/v1/spacecraft",
+            json={"name": "Hubble", "cospar_id": "1990-037B"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        listed = httpx.get(f"{base}/api/v1/spacecraft")
+        ready = httpx.get(f"{base}/readyz")
+
+    assert created.status_code == 201
+    assert listed.json()["total"] == 1
+    assert ready.status_code == 200
+    assert (tmp_path / "galactic_goofs.db").exists()
+
+
+def test_a_dot_env_file_is_honoured(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GOOFS_DATABASE_URL=sqlite:///./from-dotenv.db\n")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "galactic_goofs.cli", "migrate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    assert (tmp_path / "from-dotenv.db").exists()
+    assert not (tmp_path / "galactic_goofs.db").exists()
+
+
+def test_serve_without_migrations_refuses_to_pretend(tmp_path: Path) -> None:
+    port = free_port()
+
+    with goofs_process(["serve", "--port", str(port), "--no-migrate"], {}, tmp_path) as process:
+        output = process.communicate(timeout=30)[0].decode()
+
+    assert process.returncode != 0
+    assert "run `goofs migrate`" in output
+
+
+def test_a_bad_setting_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "galactic_goofs.cli", "migrate"],
+        cwd=tmp_path,
+        env={"GOOFS_MALFUNCTION_INTERVAL": "-1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "GOOFS_MALFUNCTION_INTERVAL" in result.stderr
+    assert "greater than or equal to 0" in result.stderr

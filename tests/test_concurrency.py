@@ -1,0 +1,107 @@
+"""One truth, one order: concurrent writers on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from datetime import datetime
+from typing import Any
+
+from tests.support import Running
+
+
+async def create(goofs: Running, name: str, cospar_id: str, status: str = "NOMINAL") -> str:
+    response = await goofs.client.post(
+        "/api/v1/spacecraft", json={"name": name, "cospar_id": cospar_id, "status": status}
+    )
+    assert response.status_code == 201, response.text
+    spacecraft_id: str = response.json()["id"]
+    return spacecraft_id
+
+
+async def all_events(goofs: Running) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while True:
+        page = await goofs.client.get(
+            "/api/v1/events", params={"after": events[-1]["seq"] if events else 0, "limit": 500}
+        )
+        items = page.json()["items"]
+        if not items:
+            return events
+        events.extend(items)
+
+
+async def test_fifty_concurrent_repairs_succeed_exactly_once(goofs: Running) -> None:
+    spacecraft_id = await create(goofs, "Hubble", "1990-037B", status="MALFUNCTIONING")
+
+    responses = await asyncio.gather(
+        *(goofs.client.post(f"/api/v1/spacecraft/{spacecraft_id}/repair") for _ in range(50))
+    )
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [409] * 49
+    repaired = [e for e in await all_events(goofs) if e["type"] == "spacecraft.repaired"]
+    assert len(repaired) == 1
+
+
+async def test_racing_malfunctions_repairs_and_deletes_leave_state_equal_to_the_last_event(
+    goofs: Running,
+) -> None:
+    ids = [await create(goofs, f"Racer {n}", f"2021-{n + 1:03d}A") for n in range(4)]
+    rng = random.Random(7)
+    calls = []
+    for _ in range(60):
+        spacecraft_id = rng.choice(ids)
+        action = rng.choice(["malfunction", "repair", "malfunction", "repair", "delete"])
+        if action == "delete":
+            calls.append(goofs.client.delete(f"/api/v1/spacecraft/{spacecraft_id}"))
+        else:
+            calls.append(goofs.client.post(f"/api/v1/spacecraft/{spacecraft_id}/{action}"))
+
+    responses = await asyncio.gather(*calls)
+
+    assert {r.status_code for r in responses} <= {200, 204, 404, 409}
+    successes = sum(r.status_code in (200, 204) for r in responses)
+    events = await all_events(goofs)
+    assert len(events) == len(ids) + successes
+    for spacecraft_id in ids:
+        history = [e for e in events if e["spacecraft_id"] == spacecraft_id]
+        types = [e["type"] for e in history]
+        if "spacecraft.deleted" in types:
+            assert types.index("spacecraft.deleted") == len(types) - 1, types
+            current = await goofs.client.get(f"/api/v1/spacecraft/{spacecraft_id}")
+            assert current.status_code == 404
+        else:
+            current = await goofs.client.get(f"/api/v1/spacecraft/{spacecraft_id}")
+            assert current.json() == history[-1]["data"]["spacecraft"]
+        # A transition only ever follows the state it requires.
+        for before, after in itertools.pairwise(types):
+            if after == "spacecraft.repaired":
+                assert before == "spacecraft.malfunctioned", types
+            if after == "spacecraft.malfunctioned":
+                assert before in ("spacecraft.created", "spacecraft.repaired"), types
+
+
+async def test_seq_is_gap_free_and_in_commit_order_under_twenty_writers(goofs: Running) -> None:
+    async def writer(number: int) -> int:
+        spacecraft_id = await create(goofs, f"Writer {number}", f"2022-{number + 1:03d}A")
+        done = 1
+        for _ in range(4):
+            for action in ("malfunction", "repair"):
+                response = await goofs.client.post(f"/api/v1/spacecraft/{spacecraft_id}/{action}")
+                assert response.status_code == 200, response.text
+                done += 1
+        return done
+
+    changes = sum(await asyncio.gather(*(writer(n) for n in range(20))))
+
+    events = await all_events(goofs)
+    assert [e["seq"] for e in events] == list(range(1, changes + 1))
+    occurred = [datetime.fromisoformat(e["occurred_at"]) for e in events]
+    assert occurred == sorted(occurred), "seq order and commit order disagree"
+    versions: dict[str, int] = {}
+    for event in events:
+        version = event["data"]["spacecraft"]["version"]
+        assert version > versions.get(event["spacecraft_id"], 0)
+        versions[event["spacecraft_id"]] = version

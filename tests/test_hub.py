@@ -1,0 +1,148 @@
+"""The hub: one encoding per event, gaps repaired from the log, slow clients cut loose."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from galactic_goofs.db import Database
+from galactic_goofs.events.broker import MemoryBroker
+from galactic_goofs.events.hub import Hub, encode_json
+from galactic_goofs.events.schemas import EventRead
+from galactic_goofs.events.stream import EventStream
+from galactic_goofs.fleet import service
+from galactic_goofs.fleet.schemas import SpacecraftCreate
+from tests.support import wait_until
+
+
+@pytest.fixture
+async def hub(db: Database) -> AsyncIterator[Hub]:
+    hub = Hub(db, MemoryBroker(), queue_size=8, catch_up_interval=60)
+    await hub.start()
+    yield hub
+    await hub.stop()
+
+
+async def commit_changes(db: Database, count: int, start: int = 1) -> list[EventRead]:
+    """Changes written to the log without being published, as if the broker lost them."""
+    events = []
+    for number in range(start, start + count):
+        async with db.writing() as session:
+            change = await service.create(
+                session,
+                SpacecraftCreate(name=f"Craft {number}", cospar_id=f"2024-{number:03d}A"),
+                actor="test",
+                rng=random.Random(number),
+            )
+        events.append(change.event)
+    return events
+
+
+def seqs(data: bytes) -> list[int]:
+    return [int(line[4:]) for line in data.split(b"\n") if line.startswith(b"id: ")]
+
+
+async def test_each_event_is_encoded_once_for_all_subscribers(hub: Hub, db: Database) -> None:
+    calls: list[int] = []
+
+    async def counting_encoder(event: EventRead) -> bytes:
+        calls.append(event.seq)
+        return await encode_json(event)
+
+    hub.add_format("counted", counting_encoder)
+    subscribers = [hub.subscribe("counted", None)[0] for _ in range(5)]
+
+    for event in await commit_changes(db, 3):
+        await hub.deliver(event)
+
+    assert calls == [1, 2, 3]
+    frames = [subscriber.take() for subscriber in subscribers]
+    assert all(frame is not None and seqs(frame) == [1, 2, 3] for frame in frames)
+    assert len({id(frame) for frame in frames}) == 5  # joined per client, built from shared bytes
+
+
+async def test_a_gap_is_backfilled_from_the_log_in_order(hub: Hub, db: Database) -> None:
+    subscriber, _ = hub.subscribe("json", None)
+    events = await commit_changes(db, 4)
+
+    await hub.deliver(events[-1])  # 1..3 never arrived
+
+    assert seqs(subscriber.take()) == [1, 2, 3, 4]
+    assert hub.last_seq == 4
+
+
+async def test_duplicates_and_stale_events_are_dropped(hub: Hub, db: Database) -> None:
+    subscriber, _ = hub.subscribe("json", None)
+    events = await commit_changes(db, 2)
+
+    for event in [events[0], events[0], events[1], events[0], events[1]]:
+        await hub.deliver(event)
+
+    assert seqs(subscriber.take()) == [1, 2]
+
+
+async def test_catch_up_delivers_events_the_broker_never_brought(hub: Hub, db: Database) -> None:
+    subscriber, _ = hub.subscribe("json", None)
+    await commit_changes(db, 3)
+
+    await hub.catch_up()
+
+    assert seqs(subscriber.take()) == [1, 2, 3]
+
+
+async def test_replay_reads_the_log_when_memory_does_not_reach_back(db: Database) -> None:
+    await commit_changes(db, 5)
+    hub = Hub(db, MemoryBroker(), recent=2)
+    await hub.start()
+    try:
+        await hub.catch_up()
+        replayed = [seqs(frame) async for frame in hub.replay("json", 1, 4)]
+    finally:
+        await hub.stop()
+
+    assert replayed == [[2], [3], [4]]
+
+
+async def test_a_subscriber_that_falls_behind_is_closed(hub: Hub, db: Database) -> None:
+    slow, _ = hub.subscribe("json", None)
+    fast, _ = hub.subscribe("json", None)
+
+    for event in await commit_changes(db, 9):
+        await hub.deliver(event)
+        fast.take()
+
+    assert slow.overflowed and slow.closed
+    assert not fast.closed
+    assert hub.subscribers["json"] == {fast}
+
+
+async def test_a_client_that_stops_reading_is_disconnected_and_memory_freed(
+    hub: Hub, db: Database
+) -> None:
+    never_drains = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message.get("body", b"").count(b"id: "):
+            await never_drains.wait()  # the socket buffer is full and stays full
+
+    response = EventStream(hub, db, "json", None, retry_ms=1000)
+    connection = asyncio.create_task(response({"type": "http"}, receive, send))
+    await wait_until(lambda: len(hub.subscribers["json"]) == 1, message="subscription")
+
+    for event in await commit_changes(db, 12):
+        await hub.deliver(event)
+
+    async with asyncio.timeout(5):
+        await connection
+    assert hub.subscribers["json"] == set()
+    assert not any(m.get("more_body") is False for m in sent), "it must not look finished"
