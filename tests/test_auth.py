@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
+from galactic_goofs.auth.csrf import CsrfCookieMiddleware, install_template_helpers
 from galactic_goofs.auth.models import ApiToken, Operator
 from tests import support
 from tests.support import Running, operator_token, running_app
@@ -318,3 +323,41 @@ async def test_behind_an_https_proxy_the_cookies_are_secure(goofs_sqlite: Runnin
         if header.startswith("goofs_session=")
     )
     assert "secure" in {part.strip().lower() for part in session_cookie.split(";")}
+
+
+async def test_behind_a_proxy_that_rewrites_host_a_same_site_post_is_accepted(
+    goofs_sqlite: Running,
+) -> None:
+    await operator_token(goofs_sqlite.state, "gorman", PASSWORD)
+    async with httpx.AsyncClient(base_url=goofs_sqlite.url) as browser:
+        token = await form_token(browser)
+        public = {"Origin": "https://goofs.example", "X-Forwarded-Host": "goofs.example"}
+        response = await browser.post(
+            "/signin",
+            data={"name": "gorman", "password": PASSWORD, "csrf_token": token},
+            headers=public,
+        )
+    assert response.status_code == 303, response.text
+
+
+async def test_any_console_template_can_render_the_csrf_field(tmp_path: Path) -> None:
+    """What a console page needs: the helpers installed on its templates, one tag per form."""
+    (tmp_path / "form.html").write_text("<form>{{ csrf_field(request) }}</form>")
+    templates = Jinja2Templates(directory=tmp_path)
+    install_template_helpers(templates)
+    app = FastAPI()
+
+    @app.get("/form")
+    async def form(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "form.html")
+
+    transport = httpx.ASGITransport(app=CsrfCookieMiddleware(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as browser:
+        first = await browser.get("/form")
+        again = await browser.get("/form")
+
+    field = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', first.text)
+    assert field
+    assert first.cookies["goofs_csrf"] == field.group(1)
+    assert "set-cookie" not in again.headers, "the browser keeps its token"
+    assert field.group(1) in again.text

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -14,25 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import OutputDrain, free_port, goofs_process, wait_until
+from tests.support import OutputDrain, cli_token, free_port, goofs_process, wait_until
 
 WRITERS = 20
 MAX_CHANGES_PER_WRITER = 60
 KILL_AFTER_ACKNOWLEDGED = 200
-
-
-def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "galactic_goofs.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 class Acknowledged:
@@ -83,8 +67,7 @@ async def test_every_acknowledged_change_survives_a_kill_9(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"GOOFS_DATABASE_URL": database_url}
-    goofs(["user", "add", "writer"], env, tmp_path, stdin="write-all-the-things\n")
-    token = goofs(["token", "create", "--user", "writer"], env, tmp_path)
+    token = cli_token(env, tmp_path, "writer")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     acknowledged = Acknowledged()

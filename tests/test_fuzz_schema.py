@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import OutputDrain, free_port, goofs_process
+from tests.support import OutputDrain, cli_token, free_port, goofs_process
 
 # Bounded so the whole run stays in seconds; raise locally to dig deeper.
 MAX_EXAMPLES = int(os.environ.get("GOOFS_FUZZ_EXAMPLES", "25"))
@@ -25,27 +25,12 @@ CHECKS = ",".join(
 )
 
 
-def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "galactic_goofs.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 @pytest.mark.timeout(180)
 def test_fuzzing_the_api_as_an_operator_finds_no_server_error(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"GOOFS_DATABASE_URL": database_url}
-    goofs(["user", "add", "fuzzer"], env, tmp_path, stdin="fuzzing-is-fun\n")
-    token = goofs(["token", "create", "--user", "fuzzer"], env, tmp_path)
+    token = cli_token(env, tmp_path, "fuzzer")
     port = free_port()
 
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:

@@ -99,7 +99,10 @@ def install_template_helpers(templates: Any) -> None:
 async def verify_csrf(request: Request) -> None:
     """Refuse a post that did not come from one of our own pages."""
     origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    # Behind a proxy that rewrites Host, the public host arrives as X-Forwarded-Host. A hostile
+    # page cannot set either header on a browser's post, so trusting both is safe.
+    ours = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if origin and origin != "null" and urlsplit(origin).netloc not in ours:
         raise CsrfRefused("cross-site form posts are refused")
     expected = request.cookies.get(COOKIE)
     submitted = request.headers.get(HEADER)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,8 +28,12 @@ FIRST_OPERATOR = "admin"
 TOKEN_PREFIX = "goofs_"
 
 _hasher = PasswordHasher()
-# Checked against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a wrong name costs as long as a wrong password."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class InvalidCredentials(DomainError):
@@ -51,7 +57,7 @@ class Identity:
     """Who is asking, and how they proved it (`token` needs no CSRF check, `session` does)."""
 
     name: str
-    via: str
+    via: Literal["token", "session"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +190,7 @@ async def sign_in(
                 select(Operator.id, Operator.password_hash).where(Operator.name == name)
             )
         ).one_or_none()
-    matches = await password_matches(row.password_hash if row else _DUMMY_HASH, password)
+    matches = await password_matches(row.password_hash if row else _dummy_hash(), password)
     now = utcnow()
     async with db.writing() as session:
         if row is None or not matches:
