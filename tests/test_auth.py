@@ -88,7 +88,7 @@ async def test_every_write_route_accepts_an_operator(goofs: Running) -> None:
         assert response.status_code == status, (method, path, response.text)
 
 
-async def test_a_wrong_token_is_refused_even_for_reading(
+async def test_a_wrong_token_is_refused_with_a_clear_reason(
     goofs: Running, anonymous: httpx.AsyncClient
 ) -> None:
     headers = {"Authorization": "Bearer goofs_not-a-real-token"}

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from galactic_goofs.db import Database
 from tests import support
 from tests.support import Running, running_app, wait_until
 from tests.tcp_proxy import TcpProxy
@@ -131,3 +133,24 @@ async def test_a_postgresql_outage_answers_503_and_recovers_by_itself(postgres_u
     assert [event["seq"] for event in received] == list(range(1, last_seq + 1)), (
         "the viewer saw every event once, in order"
     )
+
+
+@pytest.mark.postgres
+async def test_a_session_closed_after_its_connection_dropped_does_not_fail(
+    postgres_url: str,
+) -> None:
+    """A request's session closes after its answer is sent; a dead connection must not matter."""
+    target = urlsplit(postgres_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    db = Database(support.test_settings(through(proxy, postgres_url)).database_url)
+    try:
+        async with db.reading() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+            await proxy.cut()
+        await proxy.restore()
+        async with db.reading() as session:
+            assert await session.scalar(text("SELECT 2")) == 2
+    finally:
+        await db.dispose()
+        await proxy.close()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -74,6 +75,20 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+async def _close(session: AsyncSession) -> None:
+    """Close, tolerating a connection the database already dropped.
+
+    Closing rolls back whatever is open; if the database went away meanwhile, that rollback
+    fails although nothing is left to undo (the pool discards the dead connection). Raising
+    then would break a request that already has its answer, often after it was sent.
+    """
+    try:
+        await asyncio.shield(session.close())
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+
+
 class Database:
     """The engines and session factories of one app instance.
 
@@ -100,13 +115,19 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.read_sessions() as session:
+        session = self.read_sessions()
+        try:
             yield session
+        finally:
+            await _close(session)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
-        async with self.write_sessions() as session:
+        session = self.write_sessions()
+        try:
             yield session
+        finally:
+            await _close(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
