@@ -13,6 +13,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._pipes: set[asyncio.Task[None]] = set()
+        self.silent = False
+        """Accept connections but never answer, like a host that fell off the network."""
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -31,12 +33,24 @@ class TcpProxy:
             pipe.cancel()
 
     async def restore(self) -> None:
-        await self.start()  # the same port: clients reconnect to the address they know
+        self.silent = False
+        if self._server is None:
+            await self.start()  # the same port: clients reconnect to the address they know
 
     async def close(self) -> None:
         await self.cut()
 
+    async def go_silent(self) -> None:
+        """Drop every open connection; new ones connect but hear nothing back."""
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        self.silent = True
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.silent:
+            self._writers.add(writer)
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         except OSError:

@@ -154,3 +154,27 @@ async def test_a_session_closed_after_its_connection_dropped_does_not_fail(
     finally:
         await db.dispose()
         await proxy.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(60)
+async def test_a_database_that_stops_answering_is_a_503_within_seconds(postgres_url: str) -> None:
+    target = urlsplit(postgres_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    settings = support.test_settings(through(proxy, postgres_url))
+    try:
+        async with running_app(settings) as goofs:
+            assert (await goofs.client.get("/api/v1/spacecraft")).status_code == 200
+            await proxy.go_silent()
+            started = time.monotonic()
+            silent = await goofs.client.get("/api/v1/spacecraft")
+            waited = time.monotonic() - started
+            await proxy.restore()
+            recovered = await goofs.client.get("/api/v1/spacecraft")
+    finally:
+        await proxy.close()
+
+    assert silent.status_code == 503, silent.text
+    assert waited < 15
+    assert recovered.status_code == 200

@@ -75,6 +75,9 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+CONNECT_TIMEOUT = 5.0
+
+
 async def _close(session: AsyncSession) -> None:
     """Close, tolerating a connection the database already dropped.
 
@@ -107,7 +110,13 @@ class Database:
             _configure_sqlite(self.write_engine, begin="BEGIN IMMEDIATE")
         else:
             self.engine = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                # A database that does not answer is an outage to report (503) within
+                # seconds, not a request left hanging for asyncpg's default minute.
+                connect_args={"timeout": CONNECT_TIMEOUT},
             )
             self.write_engine = self.engine
         self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
