@@ -210,8 +210,9 @@ async def test_consoles_converge_after_the_server_was_away(
         consoles = [await Console.open(context, url) for _ in range(3)]
         other = await Console.open(await browser.new_context(), url)
         consoles.append(other)
-        await consoles[0].register("Doomed", "1999-001A")
-        await consoles[0].register("Survivor", "1999-002A")
+        for name, cospar_id in [("Doomed", "1999-001A"), ("Survivor", "1999-002A")]:
+            await consoles[0].register(name, cospar_id)
+            await expect(consoles[0].page.locator("#create-form .notice")).to_contain_text(name)
         for console in consoles:
             await expect(console.row("Survivor")).to_be_visible(timeout=2_000)
 
