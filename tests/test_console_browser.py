@@ -18,6 +18,7 @@ from playwright.async_api import (
     expect,
 )
 
+from galactic_goofs.events import service as events_service
 from tests.support import Running, free_port, goofs_process, require
 
 pytestmark = pytest.mark.browser
@@ -345,3 +346,39 @@ async def test_screenshots_light_and_dark(
         )
         assert len(image) > 10_000
         await context.close()
+
+
+async def test_a_console_whose_cursor_was_pruned_reloads_the_board(
+    goofs_sqlite: Running, browser: Browser
+) -> None:
+    console = await Console.open(await browser.new_context(), goofs_sqlite.url)
+    await console.page.route("**/console/stream*", lambda route: route.abort())
+    await goofs_sqlite.state.hub.stop()  # the open stream ends; reconnects are refused above
+    await console.register("Pioneer 10", "1972-012A")
+    await expect(console.page.locator("#create-form .notice")).to_contain_text("Pioneer 10")
+    craft_id = await create(goofs_sqlite, "Pioneer 11", "1973-019A")
+    await goofs_sqlite.client.post(f"/api/v1/spacecraft/{craft_id}/malfunction")
+    async with goofs_sqlite.state.db.writing() as session:
+        assert await events_service.prune(session, keep=1) == 2
+    await goofs_sqlite.state.hub.start()
+
+    await console.page.unroute("**/console/stream*")
+
+    await console.expect_live(timeout=5_000)
+    await expect(console.row("Pioneer 10")).to_be_visible(timeout=2_000)
+    await expect(console.row("Pioneer 11").locator(".badge")).to_have_text("MALFUNCTIONING")
+    await expect(console.page.locator("#summary .total .count")).to_have_text("2")
+
+
+async def test_tabs_without_web_locks_each_keep_their_own_stream(
+    goofs_sqlite: Running, browser: Browser
+) -> None:
+    context = await browser.new_context()
+    await context.add_init_script("delete Navigator.prototype.locks;")
+    tabs = [await Console.open(context, goofs_sqlite.url) for _ in range(2)]
+
+    await create(goofs_sqlite, "Sputnik 1", "1957-001B")
+
+    for tab in tabs:
+        await expect(tab.row("Sputnik 1")).to_be_visible(timeout=2_000)
+        assert await tab.page.evaluate("'locks' in navigator") is False
