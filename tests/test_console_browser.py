@@ -382,3 +382,30 @@ async def test_tabs_without_web_locks_each_keep_their_own_stream(
     for tab in tabs:
         await expect(tab.row("Sputnik 1")).to_be_visible(timeout=2_000)
         assert await tab.page.evaluate("'locks' in navigator") is False
+
+
+async def test_edit_inline_and_search_with_the_keyboard(
+    goofs_sqlite: Running, browser: Browser
+) -> None:
+    for name, cospar_id in [("Hubble", "1990-037B"), ("Chandra", "1999-040B")]:
+        await create(goofs_sqlite, name, cospar_id)
+    other = await Console.open(await browser.new_context(), goofs_sqlite.url)
+    console = await Console.open(await browser.new_context(), goofs_sqlite.url)
+    page = console.page
+
+    await console.row("Hubble").get_by_role("button", name="Edit Hubble").press("Enter")
+    name = page.get_by_role("form", name="Edit Hubble").get_by_label("Name")
+    await name.fill("Hubble Space Telescope")
+    await name.press("Enter")
+
+    await expect(console.row("Hubble Space Telescope")).to_be_visible()
+    await expect(other.row("Hubble Space Telescope")).to_be_visible(timeout=1_000)
+    await expect(other.feed().first).to_contain_text("name Hubble → Hubble Space Telescope")
+
+    await page.get_by_label("Search by name or COSPAR ID").fill("1999-040")
+    await expect(page.locator("#fleet-rows tr")).to_have_count(1)
+    await expect(console.row("Chandra")).to_be_visible()
+    await page.get_by_label("Search by name or COSPAR ID").fill("")
+    await page.get_by_label("Show").select_option("MALFUNCTIONING")
+    await expect(page.locator("#fleet-rows tr")).to_have_count(0)
+    assert "status=MALFUNCTIONING" in page.url

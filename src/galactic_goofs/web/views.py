@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
@@ -117,7 +118,13 @@ async def board(
     page: PageNumber = 1,
 ) -> HTMLResponse:
     context = await _board(session, q, _status_filter(status), page)
-    return templates.TemplateResponse(request, "_board.html", context)
+    response = templates.TemplateResponse(request, "_board.html", context)
+    # The address bar follows the board, so a reload or a shared link shows the same view.
+    query = urlencode(
+        {k: v for k, v in {"q": q, "status": status, "page": page if page > 1 else 0}.items() if v}
+    )
+    response.headers["HX-Replace-Url"] = f"/?{query}" if query else "/"
+    return response
 
 
 @router.get("/console/snapshot", response_class=HTMLResponse)
