@@ -27,6 +27,7 @@
   let resyncing = null;
   let leading = false;
   let source = null;
+  let retryTimer = null;
   let failures = 0;
   let streamState = "connecting";
   const relayed = []; // the leader's recent frames, oldest first
@@ -223,8 +224,16 @@
       failures += 1;
       setStreamState(failures >= OFFLINE_AFTER_FAILURES ? "offline" : "reconnecting");
       const delay = RETRY_DELAYS_MS[Math.min(failures - 1, RETRY_DELAYS_MS.length - 1)];
-      window.setTimeout(connect, delay);
+      retryTimer = window.setTimeout(reconnectNow, delay);
     });
+  }
+
+  // Timers in hidden tabs may be throttled for a minute; coming back or going online retries
+  // at once.
+  function reconnectNow() {
+    window.clearTimeout(retryTimer);
+    retryTimer = null;
+    if (source && source.readyState === EventSource.CLOSED) connect();
   }
 
   function relay(frame) {
@@ -274,7 +283,13 @@
   }
 
   window.addEventListener("offline", () => showState("offline"));
-  window.addEventListener("online", () => showState(streamState));
+  window.addEventListener("online", () => {
+    showState(streamState);
+    reconnectNow();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") reconnectNow();
+  });
 
   // ---- requests that fail must say so ---------------------------------------------------
 
