@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run test lint format migrate clean nginx
 
 install: $(VENV)/.installed
 
@@ -35,8 +35,13 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-test: install lint
+test: install lint nginx
 	$(VENV)/bin/pytest
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build
+
+# The end-to-end tests put a real nginx in front of two instances; Debian's package provides it.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		{ apt-get update && apt-get install -y --no-install-recommends nginx; }

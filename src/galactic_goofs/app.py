@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         if settings.migrate_on_start:
             await migrate.upgrade(db)
-        broker = create_broker(settings.broker_url)
+        broker = create_broker(settings.broker_url, channel=settings.redis_channel)
         hub = Hub(
             db,
             broker,
