@@ -7,11 +7,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis
 
 from galactic_goofs import migrate
 from galactic_goofs.db import Database
 from tests.support import (
     POSTGRES_ADMIN_URL,
+    REDIS_URL,
     Running,
     require,
     running_app,
@@ -65,6 +67,19 @@ async def postgres_url(postgres_template: str) -> AsyncIterator[str]:
         yield _postgres_url(name)
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The shared Redis; tests keep apart by each using its own channel (`GOOFS_REDIS_CHANNEL`)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        require("Redis", False, f"{REDIS_URL}: {error}")
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 @pytest.fixture
