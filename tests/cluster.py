@@ -166,10 +166,11 @@ def cospar_id(number: int) -> str:
 
 
 async def mixed_changes(
-    clients: Sequence[httpx.AsyncClient], crafts: int, *, concurrency: int = 16
+    clients: Sequence[httpx.AsyncClient], crafts: int, *, first: int = 0, concurrency: int = 16
 ) -> set[str]:
-    """Five changes per spacecraft (create, break, repair, rename, delete), `crafts` at a time
-    spread over `clients`: step k of craft i goes to client (i + k) mod len(clients).
+    """Five changes per spacecraft (create, break, repair, rename, delete) for spacecraft
+    `first` .. `first + crafts - 1`, spread over `clients`: step k of craft i goes to client
+    (i + k) mod len(clients).
 
     Returns the `X-Upstream` values the responses carried (set by a load balancer, if any).
     """
@@ -199,7 +200,7 @@ async def mixed_changes(
             await check(await client(3).patch(path, json={"name": f"Goof {number} II"}), 200)
             await check(await client(4).delete(path), 204)
 
-    await asyncio.gather(*(lifecycle(number) for number in range(crafts)))
+    await asyncio.gather(*(lifecycle(number) for number in range(first, first + crafts)))
     upstreams.discard("")
     return upstreams
 

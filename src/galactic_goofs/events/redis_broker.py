@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from galactic_goofs.events.schemas import EventRead
@@ -26,10 +28,17 @@ MAX_BACKOFF = 5.0
 class RedisBroker:
     """Publishes each event once to a channel that every instance's hub subscribes to."""
 
-    def __init__(self, url: str, channel: str = CHANNEL, *, timeout: float = 2.0) -> None:
+    def __init__(self, url: str, channel: str = CHANNEL, *, timeout: float = 1.0) -> None:
         # The health check pings an idle subscription, so a half-open connection (Redis host
-        # gone without a FIN) is noticed within seconds rather than when TCP gives up.
-        self._redis = redis.from_url(url, socket_connect_timeout=timeout, health_check_interval=5)
+        # gone without a FIN) is noticed within seconds rather than when TCP gives up. Two quick
+        # retries get past a pooled connection that a Redis restart closed; more would only
+        # make every request wait while Redis is down, and the log covers for a lost publish.
+        self._redis = redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            health_check_interval=5,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+        )
         self._channel = channel
         self._timeout = timeout
 
