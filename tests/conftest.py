@@ -96,9 +96,17 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def goofs(database_url: str) -> AsyncIterator[Running]:
-    """The app served on loopback, on each database."""
-    async with running_app(test_settings(database_url)) as running:
+async def goofs(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Running]:
+    """The app served on loopback: the embedded default (SQLite and the in-process broker) and
+    the services a deployment runs on (PostgreSQL and Redis)."""
+    settings = test_settings(database_url)
+    if not settings.is_sqlite:
+        settings = test_settings(
+            database_url,
+            broker_url=request.getfixturevalue("redis_url"),
+            redis_channel=unique_name("goofs_test_events"),
+        )
+    async with running_app(settings) as running:
         yield running
 
 
