@@ -152,6 +152,38 @@ async def test_the_simulator_fails_over_when_its_instance_dies_and_never_double_
     assert min(gaps) > 0.8, f"two fires {min(gaps):.2f}s apart: two simulators were running"
 
 
+async def test_a_stopped_simulator_instance_hands_over_at_once(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = cluster_env(postgres_url, redis_url, malfunction_interval="1", lease_ttl="30")
+    database = await asyncpg.connect(postgres_url)
+    try:
+        with instances(2, env, tmp_path) as cluster:
+            async with httpx.AsyncClient(base_url=cluster[0].url) as api:
+                for number in range(20):
+                    response = await api.post(
+                        "/api/v1/spacecraft",
+                        json={"name": f"Target {number}", "cospar_id": cospar_id(number)},
+                    )
+                    assert response.status_code == 201
+            await wait_until(lambda: _simulated_since(database, None), timeout=10)
+            holder = await database.fetchval(
+                "SELECT holder FROM leases WHERE name = 'fault-simulator'"
+            )
+            leader = next(i for i in cluster if f":{i.process.pid}:" in holder)
+            leader.process.terminate()  # as an orchestrator stops it: a graceful shutdown
+            leader.process.wait(timeout=10)
+            stopped_at = await database.fetchval("SELECT now()")
+            # The lease would last 30 s; a clean stop releases it, so this is quick.
+            await wait_until(
+                lambda: _simulated_since(database, stopped_at),
+                timeout=5,
+                message="the other instance to take over",
+            )
+    finally:
+        await database.close()
+
+
 async def _simulated_since(database: asyncpg.Connection, since: datetime | None) -> bool:
     return await _first_fire(database, after=since) is not None
 

@@ -125,3 +125,24 @@ async def test_clients_behind_nginx_see_one_service(
     assert {client.served_by for client in clients} == both
     assert log == list(range(1, CHANGES + 1))
     assert_received_exactly(clients, log)
+
+
+async def test_a_client_resumes_on_another_instance_from_its_cursor(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = cluster_env(postgres_url, redis_url)
+    with instances(2, env, tmp_path) as (a, b):
+        async with httpx.AsyncClient(base_url=a.url) as api_a:
+            await mixed_changes([api_a], 20)
+        # Read from A up to seq 40, as a client would before its connection dropped...
+        async with streaming([a.url]) as (first,):
+            await wait_until(lambda: len(first.events) >= 40, message="40 events from A")
+        cursor = first.seqs[39]
+        # ...then more changes happen, and it comes back through B with its cursor.
+        async with httpx.AsyncClient(base_url=b.url) as api_b:
+            await mixed_changes([api_b], 20, first=20)
+        async with streaming([b.url], after=cursor) as (resumed,):
+            await wait_until(lambda: len(resumed.events) >= 200 - cursor, message="the rest")
+
+    assert first.seqs[:40] == list(range(1, 41))
+    assert resumed.seqs == list(range(cursor + 1, 201))
