@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from galactic_goofs import app as app_module
@@ -33,7 +34,9 @@ def an_event(seq: int) -> EventRead:
 
 
 @pytest.mark.redis
-async def test_redis_broker_carries_events_between_subscribers(redis_url: str) -> None:
+async def test_redis_broker_carries_events_between_subscribers_and_ignores_strangers(
+    redis_url: str,
+) -> None:
     channel = unique_name("goofs_test_events")
     publisher, subscriber = RedisBroker(redis_url, channel), RedisBroker(redis_url, channel)
     received: list[int] = []
@@ -46,8 +49,12 @@ async def test_redis_broker_carries_events_between_subscribers(redis_url: str) -
     try:
         # A subscription only hears what is published after it is in place: publish until heard.
         await wait_until(lambda: _publish_until_heard(publisher, received), timeout=5)
-        for seq in (2, 3):
-            await publisher.publish(an_event(seq))
+        await publisher.publish(an_event(2))
+        # Something else talking on the channel must not end the subscription.
+        stranger = redis.Redis.from_url(redis_url)
+        await stranger.publish(channel, b"not an event")
+        await stranger.aclose()
+        await publisher.publish(an_event(3))
         await wait_until(lambda: received[-2:] == [2, 3], message="events 2 and 3")
     finally:
         listening.cancel()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as redis
 
 from tests.cluster import (
     StreamClient,
@@ -53,6 +54,10 @@ async def test_a_change_on_one_instance_reaches_a_stream_on_the_other_within_a_s
     # The log catch-up is slowed right down: what arrives here came through Redis.
     env = cluster_env(postgres_url, redis_url, catch_up_interval="60")
     with instances(2, env, tmp_path) as (a, b):
+        await wait_until(
+            lambda: _subscribers(redis_url, env["GOOFS_REDIS_CHANNEL"], 2),
+            message="both instances subscribed to Redis",
+        )
         async with (
             httpx.AsyncClient(base_url=a.url) as api,
             streaming([b.url]) as (stream,),
@@ -70,6 +75,15 @@ async def test_a_change_on_one_instance_reaches_a_stream_on_the_other_within_a_s
                 assert response.status_code == 201
 
     assert max(latencies) < 1.0, latencies
+
+
+async def _subscribers(redis_url: str, channel: str, count: int) -> bool:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        [(_, subscribed)] = await client.pubsub_numsub(channel)
+        return int(subscribed) >= count
+    finally:
+        await client.aclose()
 
 
 async def test_every_stream_on_every_instance_gets_all_changes_in_order(

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
+from pydantic import ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
@@ -58,7 +59,9 @@ class RedisBroker:
                     backoff = FIRST_BACKOFF
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            yield EventRead.model_validate_json(message["data"])
+                            event = _decode(message["data"])
+                            if event is not None:
+                                yield event
             except (RedisError, OSError, TimeoutError) as error:
                 log.warning("Redis subscription lost (%s); retrying in %.1fs", error, backoff)
                 await asyncio.sleep(backoff)
@@ -73,3 +76,12 @@ class RedisBroker:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _decode(data: bytes) -> EventRead | None:
+    """A message that is not an event (another app, another version) must not stop the stream."""
+    try:
+        return EventRead.model_validate_json(data)
+    except ValidationError as error:
+        log.warning("ignoring a message on the events channel that is not an event: %s", error)
+        return None
