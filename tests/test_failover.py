@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as redis
 
 from tests.cluster import (
     RedisServer,
@@ -61,6 +62,11 @@ async def test_restarting_redis_loses_no_event(postgres_url: str, tmp_path: Path
                     await wait_until(
                         lambda url=url: _broker_up(url), message="/readyz to report Redis up"
                     )
+                channel = env["GOOFS_REDIS_CHANNEL"]
+                await wait_until(
+                    lambda: _subscribed(redis_server.url, channel, 2),
+                    message="both hubs to subscribe again",
+                )
                 await mixed_changes(apis, 20, first=40)
 
                 total = 5 * 60
@@ -81,6 +87,15 @@ async def _broker_down(url: str) -> bool:
 
 async def _broker_up(url: str) -> bool:
     return (await readiness(url))["broker"]
+
+
+async def _subscribed(redis_url: str, channel: str, count: int) -> bool:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        [(_, subscribed)] = await client.pubsub_numsub(channel)
+        return int(subscribed) == count
+    finally:
+        await client.aclose()
 
 
 def _assert_all_in_order(clients: list[StreamClient], total: int) -> None:
