@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install assets chromium run test lint format migrate clean
+.PHONY: install assets chromium run test lint format migrate clean nginx
 
 install: $(VENV)/.installed
 
@@ -51,8 +51,13 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-test: install assets chromium lint
+test: install assets chromium nginx lint
 	$(VENV)/bin/pytest
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build
+
+# The end-to-end tests put a real nginx in front of two instances; Debian's package provides it.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		{ apt-get update && apt-get install -y --no-install-recommends nginx; }
