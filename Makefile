@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install assets chromium run test lint format migrate clean nginx
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,23 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --quiet
 	touch $@
 
-run: install
+# Front-end libraries from npm (package-lock.json), copied where the app's static route serves them.
+VENDOR := src/galactic_goofs/web/static/vendor
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
+	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+chromium:
+	@command -v /usr/bin/chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+run: install assets
 	$(VENV)/bin/goofs serve --host 127.0.0.1 --port 8000
 
 migrate: install
@@ -35,8 +51,13 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-test: install lint
+test: install assets chromium nginx lint
 	$(VENV)/bin/pytest
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build
+
+# The end-to-end tests put a real nginx in front of two instances; Debian's package provides it.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		{ apt-get update && apt-get install -y --no-install-recommends nginx; }

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis
 
 from galactic_goofs import migrate
 from galactic_goofs.db import Database
 from tests.support import (
     POSTGRES_ADMIN_URL,
+    REDIS_URL,
     Running,
     require,
     running_app,
@@ -67,6 +69,19 @@ async def postgres_url(postgres_template: str) -> AsyncIterator[str]:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The shared Redis; tests keep apart by each using its own channel (`GOOFS_REDIS_CHANNEL`)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        require("Redis", False, f"{REDIS_URL}: {error}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'goofs.db'}"
@@ -90,9 +105,17 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def goofs(database_url: str) -> AsyncIterator[Running]:
-    """The app served on loopback, on each database."""
-    async with running_app(test_settings(database_url)) as running:
+async def goofs(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Running]:
+    """The app served on loopback: the embedded default (SQLite and the in-process broker) and
+    the services a deployment runs on (PostgreSQL and Redis)."""
+    settings = test_settings(database_url)
+    if not settings.is_sqlite:
+        settings = test_settings(
+            database_url,
+            broker_url=request.getfixturevalue("redis_url"),
+            redis_channel=unique_name("goofs_test_events"),
+        )
+    async with running_app(settings) as running:
         yield running
 
 

@@ -135,17 +135,27 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def goofs_process(
-    args: list[str], env: dict[str, str], cwd: Path, *, port: int | None = None
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    port: int | None = None,
+    log: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`goofs ...` as a real process; with `port`, waits until it answers /healthz."""
+    """`goofs ...` as a real process; with `port`, waits until it answers /healthz.
+
+    Its output is a pipe, or with `log` that file: a busy server would fill an unread pipe.
+    """
     full_env = {**os.environ, "GOOFS_MALFUNCTION_INTERVAL": "0", **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "galactic_goofs.cli", *args],
-        env=full_env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    with contextlib.ExitStack() as files:
+        output = files.enter_context(log.open("wb")) if log is not None else subprocess.PIPE
+        process = subprocess.Popen(
+            [sys.executable, "-m", "galactic_goofs.cli", *args],
+            env=full_env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         if port is not None:
             wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
@@ -208,7 +218,7 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = process.stdout.read().decode() if process.stdout else "(see its log)"
             raise AssertionError(f"server exited with {process.returncode}:\n{output}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1).status_code == 200:

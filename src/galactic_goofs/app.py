@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await migrate.upgrade(db)
         else:
             await migrate.ensure_current(db)
-        broker = create_broker(settings.broker_url)
+        broker = create_broker(settings.broker_url, channel=settings.redis_channel)
         hub = Hub(
             db,
             broker,

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     broker_url: str = "memory://"
+    redis_channel: str = Field(default="galactic_goofs:events", min_length=1)
+    """The pub/sub channel of one deployment; deployments sharing a Redis need their own."""
     malfunction_interval: float = Field(default=5.0, ge=0)
     stream_queue_size: int = Field(default=1024, ge=1)
     """Frames a subscriber may lag before it is disconnected (it resumes by replay)."""

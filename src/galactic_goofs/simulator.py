@@ -38,17 +38,18 @@ class FaultSimulator:
     lease_ttl: float
     holder: str = field(default_factory=instance_id)
     leading: bool = False
+    next_fire: float = 0.0
 
     async def run(self) -> None:
         tick = min(self.interval, self.lease_ttl / 3)
-        next_fire = time.monotonic() + self.interval
+        self.next_fire = time.monotonic() + self.interval
         try:
             while True:
-                await asyncio.sleep(max(0.0, min(tick, next_fire - time.monotonic())))
+                await asyncio.sleep(max(0.0, min(tick, self.next_fire - time.monotonic())))
                 try:
                     await self.renew()
-                    if self.leading and time.monotonic() >= next_fire:
-                        next_fire = time.monotonic() + self.interval
+                    if self.leading and time.monotonic() >= self.next_fire:
+                        self.next_fire = time.monotonic() + self.interval
                         await self.fire()
                 except Exception as error:
                     log.warning("fault simulator step failed: %s", error)
@@ -82,6 +83,10 @@ class FaultSimulator:
             log.info(
                 "fault simulator %s on %s", "leading" if leading else "standing by", self.holder
             )
+            if leading:
+                # The previous holder may have fired just before its lease ran out; a full
+                # interval from taking over keeps fires an interval apart across the handover.
+                self.next_fire = time.monotonic() + self.interval
         self.leading = leading
 
     async def _release(self) -> None:

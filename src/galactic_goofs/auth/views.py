@@ -88,14 +88,15 @@ async def not_authenticated(request: Request, error: Exception) -> Response:
     """Send a browser that asked for a page to sign in; tell an API client how to authenticate."""
     assert isinstance(error, NotAuthenticated)
     headers = {"WWW-Authenticate": "Bearer"}
-    if "text/html" in request.headers.get("accept", ""):
+    if request.headers.get("hx-request") == "true":
+        # htmx swaps fragments; this makes it load the sign-in page, then come back to the board.
+        headers["HX-Redirect"] = "/signin"
+    elif "text/html" in request.headers.get("accept", ""):
         target = "/signin"
         if request.method == "GET":
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             target += f"?next={quote(safe_next(here))}"
-        if request.headers.get("hx-request") != "true":
-            return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-        headers["HX-Redirect"] = target  # htmx swaps fragments; it must load the page itself
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     return JSONResponse(
         {"detail": error.message},
         status_code=status.HTTP_401_UNAUTHORIZED,

@@ -52,11 +52,11 @@ class MemoryBroker:
             queue.put_nowait(None)
 
 
-def create_broker(url: str) -> Broker:
+def create_broker(url: str, *, channel: str = "galactic_goofs:events") -> Broker:
     if url == "memory://":
         return MemoryBroker()
     if url.startswith(("redis://", "rediss://", "unix://")):
         from galactic_goofs.events.redis_broker import RedisBroker
 
-        return RedisBroker(url)
+        return RedisBroker(url, channel)
     raise ValueError(f"unsupported GOOFS_BROKER_URL {url!r}: use memory:// or redis://host:port/db")

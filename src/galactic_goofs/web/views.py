@@ -1,31 +1,262 @@
-"""The web console (HTML). The live board arrives with its own issue; this is the front door."""
+"""The web console: a live fleet board. Routes translate HTTP to the fleet's service calls."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from galactic_goofs.deps import AppState, ReadSession
+from galactic_goofs.auth.csrf import install_template_helpers
+from galactic_goofs.auth.dependencies import MaybeSignedIn
+from galactic_goofs.deps import Actor, AppState, ReadSession, StateDep, WriteSession
+from galactic_goofs.errors import Conflict
+from galactic_goofs.events import service as events
+from galactic_goofs.events.schemas import EventRead
+from galactic_goofs.events.stream import EventStream, parse_cursor
+from galactic_goofs.events.stream_cap import CappedStream
 from galactic_goofs.fleet import service
+from galactic_goofs.fleet.models import Status
+from galactic_goofs.fleet.schemas import SpacecraftCreate, SpacecraftRead, SpacecraftUpdate
+from galactic_goofs.web import forms, rendering
+from galactic_goofs.web.stream import FORMAT, html_encoder
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
+templates = rendering.templates
+install_template_helpers(templates)
+
+PAGE_SIZE = 50
+MAX_PAGE_NUMBER = 200_000
+
+# Everything the console needs is served from here; nothing inline, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+Search = Annotated[str, Query(max_length=100)]
+StatusFilter = Annotated[Status | None, Query()]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
 
 
 def mount_static(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=rendering.HERE / "static"), name="static")
 
 
 def register_formats(state: AppState) -> None:
-    """Stream formats the console needs from the hub (none yet)."""
+    state.hub.add_format(FORMAT, html_encoder(state.db))
+
+
+def _status_filter(value: str | None) -> Status | None:
+    """The filter's "all" option sends an empty value."""
+    return Status(value) if value else None
+
+
+async def _board(
+    session: AsyncSession, q: str, status_filter: Status | None, page: int
+) -> dict[str, Any]:
+    listing = await service.list_spacecraft(
+        session,
+        status=status_filter,
+        search=q or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    pages = max(1, -(-listing.total // PAGE_SIZE))
+    return {
+        "listing": listing,
+        "q": q,
+        "status_filter": status_filter,
+        "page": page,
+        "pages": pages,
+    }
+
+
+async def _recent_events(session: AsyncSession, head: int) -> list[EventRead]:
+    # Seqs are gap-free, so the newest FEED_SIZE events are exactly those after head - FEED_SIZE.
+    after = max(0, head - rendering.FEED_SIZE)
+    recent = await events.read_after(session, after, rendering.FEED_SIZE, upto=head)
+    return list(reversed(recent))
+
+
+async def _live_context(
+    session: AsyncSession, q: str, status_filter: Status | None, page: int
+) -> dict[str, Any]:
+    # The seq first: anything committed after it reaches the page through the stream, and
+    # replaying a change the page already shows is harmless (rows carry their version).
+    seq = await events.last_seq(session)
+    return {
+        "seq": seq,
+        "summary": await service.summary(session),
+        "feed": await _recent_events(session, seq),
+        **await _board(session, q, status_filter, page),
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
-async def index(request: Request, session: ReadSession) -> HTMLResponse:
-    summary = await service.summary(session)
-    return templates.TemplateResponse(request, "index.html", {"summary": summary})
+async def index(
+    request: Request,
+    session: ReadSession,
+    operator: MaybeSignedIn,
+    q: Search = "",
+    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    context = await _live_context(session, q, _status_filter(status), page)
+    context["form"] = {"values": {}, "errors": {}}
+    context["operator"] = operator
+    response = templates.TemplateResponse(request, "index.html", context)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
+@router.get("/console/board", response_class=HTMLResponse)
+async def board(
+    request: Request,
+    session: ReadSession,
+    q: Search = "",
+    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    context = await _board(session, q, _status_filter(status), page)
+    response = templates.TemplateResponse(request, "_board.html", context)
+    # The address bar follows the board, so a reload or a shared link shows the same view.
+    query = urlencode(
+        {k: v for k, v in {"q": q, "status": status, "page": page if page > 1 else 0}.items() if v}
+    )
+    response.headers["HX-Replace-Url"] = f"/?{query}" if query else "/"
+    return response
+
+
+@router.get("/console/snapshot", response_class=HTMLResponse)
+async def snapshot(
+    request: Request,
+    session: ReadSession,
+    q: Search = "",
+    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """Summary, board and feed as of one seq: what a console that fell behind starts over from."""
+    context = await _live_context(session, q, _status_filter(status), page)
+    return templates.TemplateResponse(request, "_snapshot.html", context)
+
+
+@router.get("/console/stream")
+async def stream(
+    state: StateDep,
+    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> Response:
+    cursor = parse_cursor(after, last_event_id)
+    stream = EventStream(state.hub, state.db, FORMAT, cursor, state.settings.retry_ms)
+    return CappedStream(stream, state.hub, state.settings.max_streams)
+
+
+@router.post("/console/spacecraft", response_class=HTMLResponse)
+async def create(
+    request: Request, session: WriteSession, state: StateDep, actor: Actor
+) -> HTMLResponse:
+    values = await _form_values(request, ("name", "cospar_id", "status"))
+    parsed = forms.parse(SpacecraftCreate, values)
+    if isinstance(parsed, forms.FormErrors):
+        return _create_form(request, values, parsed, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    try:
+        change = await service.create(session, parsed, actor=actor, rng=state.rng)
+    except Conflict as error:
+        return _create_form(request, values, forms.conflict_errors(error), error.status_code)
+    await state.publish(change)
+    # A fresh form for the next one; the new row arrives through the stream like everyone's.
+    return _create_form(request, {}, {}, status.HTTP_200_OK, created=change.spacecraft)
+
+
+@router.get("/console/spacecraft/{spacecraft_id}/row", response_class=HTMLResponse)
+async def row(request: Request, spacecraft_id: uuid.UUID, session: ReadSession) -> HTMLResponse:
+    craft = await service.get(session, spacecraft_id)
+    return templates.TemplateResponse(request, "_row.html", {"craft": craft})
+
+
+@router.get("/console/spacecraft/{spacecraft_id}/edit", response_class=HTMLResponse)
+async def edit_form(
+    request: Request, spacecraft_id: uuid.UUID, session: ReadSession
+) -> HTMLResponse:
+    craft = await service.get(session, spacecraft_id)
+    values = {"name": craft.name, "cospar_id": craft.cospar_id, "version": str(craft.version)}
+    return _edit_row(request, craft, values, {}, status.HTTP_200_OK)
+
+
+@router.post("/console/spacecraft/{spacecraft_id}/edit", response_class=HTMLResponse)
+async def edit(
+    request: Request,
+    spacecraft_id: uuid.UUID,
+    session: WriteSession,
+    state: StateDep,
+    actor: Actor,
+) -> HTMLResponse:
+    values = await _form_values(request, ("name", "cospar_id", "version"))
+    parsed = forms.parse(SpacecraftUpdate, values)
+    if isinstance(parsed, forms.FormErrors):
+        craft = await service.get(session, spacecraft_id)
+        return _edit_row(request, craft, values, parsed, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    try:
+        change = await service.update(session, spacecraft_id, parsed, actor=actor)
+    except Conflict as error:
+        craft = await service.get(session, spacecraft_id)
+        return _edit_row(request, craft, values, forms.conflict_errors(error), error.status_code)
+    await state.publish(change)
+    return templates.TemplateResponse(request, "_row.html", {"craft": change.spacecraft})
+
+
+@router.post("/console/spacecraft/{spacecraft_id}/repair", status_code=204)
+async def repair(
+    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
+) -> Response:
+    await state.publish(await service.repair(session, spacecraft_id, actor=actor))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/console/spacecraft/{spacecraft_id}", status_code=204)
+async def delete(
+    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
+) -> Response:
+    await state.publish(await service.delete(session, spacecraft_id, actor=actor))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _form_values(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
+    """The fields a form may send, as typed; an empty optional field counts as not sent."""
+    form = await request.form()
+    values = {}
+    for field in fields:
+        value = form.get(field)
+        if isinstance(value, str) and (value or field == "name"):
+            values[field] = value
+    return values
+
+
+def _create_form(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int,
+    created: SpacecraftRead | None = None,
+) -> HTMLResponse:
+    context = {"form": {"values": values, "errors": errors}, "created": created}
+    return templates.TemplateResponse(
+        request, "_create_form.html", context, status_code=status_code
+    )
+
+
+def _edit_row(
+    request: Request,
+    craft: SpacecraftRead,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int,
+) -> HTMLResponse:
+    context = {"craft": craft, "form": {"values": values, "errors": errors}}
+    return templates.TemplateResponse(request, "_edit_row.html", context, status_code=status_code)

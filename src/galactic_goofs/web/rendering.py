@@ -1,0 +1,64 @@
+"""The console's Jinja environment and the pieces of HTML shared by the page and the stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+
+from galactic_goofs.events.schemas import EventRead, EventType
+from galactic_goofs.fleet.schemas import FleetSummary, SpacecraftRead
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+# Fragments travel in every stream frame: no indentation or blank lines left by the tags.
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+FEED_SIZE = 50
+"""Feed lines a console shows: the newest on load, then live ones pushed on top."""
+
+VERBS = {
+    EventType.CREATED: "registered",
+    EventType.UPDATED: "edited",
+    EventType.MALFUNCTIONED: "broke",
+    EventType.REPAIRED: "fixed",
+    EventType.DELETED: "deleted",
+}
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def clock(moment: datetime) -> str:
+    """What a page without JavaScript shows; the console turns it into 'n minutes ago'."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+templates.env.filters["iso"] = iso
+templates.env.filters["clock"] = clock
+templates.env.globals["verbs"] = VERBS
+
+
+def snapshot(event: EventRead) -> SpacecraftRead:
+    """The spacecraft as the event left it (for a deletion: as it was just before)."""
+    return SpacecraftRead.model_validate(event.data["spacecraft"])
+
+
+def render(name: str, **context: Any) -> str:
+    return templates.get_template(name).render(**context)
+
+
+def row(craft: SpacecraftRead) -> str:
+    return render("_row.html", craft=craft)
+
+
+def summary(counts: FleetSummary) -> str:
+    return render("_summary.html", summary=counts)
+
+
+def feed_line(event: EventRead) -> str:
+    return render("_feed_line.html", event=event)

@@ -1,0 +1,134 @@
+"""Brokers are a fast path only: what they lose, the hub reads back from the event log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from galactic_goofs import app as app_module
+from galactic_goofs.events.broker import Broker
+from galactic_goofs.events.redis_broker import RedisBroker
+from galactic_goofs.events.schemas import EventRead
+from tests import support
+from tests.cluster import streaming
+from tests.support import free_port, running_app, unique_name, wait_until
+
+
+def an_event(seq: int) -> EventRead:
+    return EventRead.model_validate(
+        {
+            "seq": seq,
+            "type": "spacecraft.created",
+            "spacecraft_id": "6f1c4f5e-3f4e-4a8e-9a43-1b0f5d6c2e11",
+            "actor": "operator",
+            "occurred_at": datetime.now(UTC),
+            "data": {},
+        }
+    )
+
+
+@pytest.mark.redis
+async def test_redis_broker_carries_events_between_subscribers_and_ignores_strangers(
+    redis_url: str,
+) -> None:
+    channel = unique_name("goofs_test_events")
+    publisher, subscriber = RedisBroker(redis_url, channel), RedisBroker(redis_url, channel)
+    received: list[int] = []
+
+    async def listen() -> None:
+        async for event in subscriber.subscribe():
+            received.append(event.seq)
+
+    listening = asyncio.create_task(listen())
+    try:
+        # A subscription only hears what is published after it is in place: publish until heard.
+        await wait_until(lambda: _publish_until_heard(publisher, received), timeout=5)
+        await publisher.publish(an_event(2))
+        # Something else talking on the channel must not end the subscription.
+        stranger = redis.Redis.from_url(redis_url)
+        await stranger.publish(channel, b"not an event")
+        await stranger.aclose()
+        await publisher.publish(an_event(3))
+        await wait_until(lambda: received[-2:] == [2, 3], message="events 2 and 3")
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await publisher.close()
+        await subscriber.close()
+
+
+async def _publish_until_heard(publisher: RedisBroker, received: list[int]) -> bool:
+    if not received:
+        await publisher.publish(an_event(1))
+    return bool(received)
+
+
+async def test_an_unreachable_redis_is_reported_promptly_not_waited_on() -> None:
+    broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", unique_name("goofs_test"))
+    try:
+        started = time.monotonic()
+        assert await broker.ping() is False
+        with pytest.raises((RedisError, TimeoutError)):
+            await broker.publish(an_event(1))
+        assert time.monotonic() - started < 3.0
+    finally:
+        await broker.close()
+
+
+class DroppingBroker:
+    """Loses every message whose seq is in `drop`, as Redis pub/sub may on a reconnect."""
+
+    def __init__(self, inner: Broker, drop: set[int]) -> None:
+        self.inner = inner
+        self.drop = drop
+
+    async def publish(self, event: EventRead) -> None:
+        if event.seq not in self.drop:
+            await self.inner.publish(event)
+
+    def subscribe(self) -> AsyncIterator[EventRead]:
+        return self.inner.subscribe()
+
+    async def ping(self) -> bool:
+        return await self.inner.ping()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_dropped_broker_messages_are_backfilled_from_the_log(
+    request: pytest.FixtureRequest, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dropped = {2, 3, 5, 8}
+    create_broker = app_module.create_broker
+    monkeypatch.setattr(
+        app_module,
+        "create_broker",
+        lambda url, **options: DroppingBroker(create_broker(url, **options), dropped),
+    )
+    # The periodic look at the log is out of the picture: the next message reveals the gap.
+    overrides: dict[str, object] = {"catch_up_interval": 3600}
+    if not database_url.startswith("sqlite"):
+        overrides |= {
+            "broker_url": request.getfixturevalue("redis_url"),
+            "redis_channel": unique_name("goofs_test_events"),
+        }
+    async with (
+        running_app(support.test_settings(database_url, **overrides)) as goofs,
+        streaming([goofs.url]) as (stream,),
+    ):
+        for number in range(10):
+            response = await goofs.client.post(
+                "/api/v1/spacecraft",
+                json={"name": f"Lossy {number}", "cospar_id": f"1999-{number + 1:03d}A"},
+            )
+            assert response.status_code == 201
+        await wait_until(lambda: len(stream.events) >= 10, message="ten events")
+
+    assert stream.seqs == list(range(1, 11))
