@@ -32,7 +32,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("GOOFS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 OPERATOR = "operator"
-"""The operator `running_app` signs its client in as (with an API token)."""
+OPERATOR_PASSWORD = "correct horse"
+"""The operator `running_app` signs its client in as (with an API token), and its password."""
 
 
 def require(service: str, reachable: bool, detail: str) -> None:
@@ -117,7 +118,7 @@ async def running_app(settings: Settings) -> AsyncIterator[Running]:
         await task
 
 
-async def operator_token(state: AppState, name: str, password: str = "correct horse") -> str:
+async def operator_token(state: AppState, name: str, password: str = OPERATOR_PASSWORD) -> str:
     """An API token for operator `name`, added with `password` if it does not exist yet."""
     async with state.db.writing() as session:
         if name not in await auth.operator_names(session):
@@ -210,7 +211,7 @@ def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
         )
         return done.stdout.strip()
 
-    goofs("user", "add", name, stdin="correct horse battery\n")
+    goofs("user", "add", name, stdin=f"{OPERATOR_PASSWORD}\n")
     return goofs("token", "create", "--user", name)
 
 

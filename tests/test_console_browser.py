@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,7 +20,15 @@ from playwright.async_api import (
 )
 
 from galactic_goofs.events import service as events_service
-from tests.support import Running, free_port, goofs_process, require
+from tests.support import (
+    OPERATOR,
+    OPERATOR_PASSWORD,
+    Running,
+    cli_token,
+    free_port,
+    goofs_process,
+    require,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -84,9 +93,21 @@ class Console:
     @classmethod
     async def open(cls, context: BrowserContext, url: str) -> Console:
         console = cls(await context.new_page())
+        await console.sign_in(url)
         await console.page.goto(url)
         await console.expect_live()
         return console
+
+    async def sign_in(self, url: str) -> None:
+        """As the test app's operator, once per browser context (the cookie is shared)."""
+        parts = urlsplit(url)
+        await self.page.goto(f"{parts.scheme}://{parts.netloc}/signin")
+        if await self.page.get_by_role("button", name="Sign out").count():
+            return
+        await self.page.get_by_label("Operator").fill(OPERATOR)
+        await self.page.get_by_label("Password").fill(OPERATOR_PASSWORD)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await expect(self.page.locator("body")).to_have_attribute("data-role", "operator")
 
     async def expect_live(self, timeout: float = 5_000) -> None:
         await expect(self.page.locator("#connection")).to_have_attribute(
@@ -206,6 +227,7 @@ async def test_consoles_converge_after_the_server_was_away(
     url = f"http://127.0.0.1:{port}"
     serve = ["serve", "--host", "127.0.0.1"]
     context = await browser.new_context()
+    token = cli_token(env, tmp_path)
 
     with goofs_process([*serve, "--port", str(port)], env, tmp_path, port=port):
         consoles = [await Console.open(context, url) for _ in range(3)]
@@ -223,7 +245,10 @@ async def test_consoles_converge_after_the_server_was_away(
         )
 
     with goofs_process([*serve, "--port", str(other_port)], env, tmp_path, port=other_port):
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{other_port}") as api:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{other_port}",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as api:
             items = (await api.get("/api/v1/spacecraft")).json()["items"]
             ids = {item["name"]: item["id"] for item in items}
             assert (await api.delete(f"/api/v1/spacecraft/{ids['Doomed']}")).status_code == 204
@@ -277,6 +302,7 @@ async def test_the_indicator_and_failed_requests_tell_the_truth(
     await goofs_sqlite.client.post(f"/api/v1/spacecraft/{craft_id}/malfunction")
     context = await browser.new_context()
     console = Console(await context.new_page())
+    await console.sign_in(goofs_sqlite.url)
     await console.page.route("**/console/stream*", lambda route: route.abort())
     await console.page.goto(goofs_sqlite.url)
     await expect(console.page.locator("#connection")).to_have_attribute(
