@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -169,30 +168,6 @@ def goofs_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-class OutputDrain:
-    """Reads a process's output as it comes, so a chatty server never blocks on a full pipe."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        self.lines: list[str] = []
-        self._stdout = process.stdout
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        for line in iter(self._stdout.readline, b""):
-            self.lines.append(line.decode(errors="replace"))
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def wait_closed(self, timeout: float = 10) -> str:
-        """All output, once the process has exited and its pipe is closed."""
-        self._thread.join(timeout)
-        return self.text
 
 
 def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:

@@ -24,6 +24,7 @@ from tests.cluster import (
 )
 from tests.support import (
     POSTGRES_ADMIN_URL,
+    cli_token,
     free_port,
     goofs_process,
     require,
@@ -77,8 +78,9 @@ async def test_workers_with_redis_serve_every_stream_every_change(
     with goofs_process(args, env, tmp_path, log=tmp_path / "workers.log") as process:
         wait_for_http(f"{url}/readyz", process)
         workers = psutil.Process(process.pid).children()
+        operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
         async with (
-            httpx.AsyncClient(base_url=url) as api,
+            httpx.AsyncClient(base_url=url, headers=operator) as api,
             # Connections land on whichever worker accepts them; eight make both likely.
             streaming([url] * 8) as clients,
         ):
@@ -152,7 +154,8 @@ async def test_instances_starting_at_once_on_an_empty_database_all_serve(
         for instance in cluster:
             async with httpx.AsyncClient(base_url=instance.url) as client:
                 assert (await client.get("/readyz")).status_code == 200
-        async with httpx.AsyncClient(base_url=cluster[-1].url) as client:
+        operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
+        async with httpx.AsyncClient(base_url=cluster[-1].url, headers=operator) as client:
             created = await client.post(
                 "/api/v1/spacecraft", json={"name": "Vostok", "cospar_id": "1961-012A"}
             )

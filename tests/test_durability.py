@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import OutputDrain, cli_token, free_port, goofs_process, wait_until
+from tests.support import cli_token, free_port, goofs_process, wait_until
 
 WRITERS = 20
 MAX_CHANGES_PER_WRITER = 60
@@ -73,9 +73,10 @@ async def test_every_acknowledged_change_survives_a_kill_9(
     acknowledged = Acknowledged()
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=WRITERS)
+    log = tmp_path / "serve.log"
 
-    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        OutputDrain(server)
+    serve = ["serve", "--port", str(port)]
+    with goofs_process(serve, env, tmp_path, port=port, log=log) as server:
         async with httpx.AsyncClient(
             base_url=url, headers=headers, timeout=30, limits=limits
         ) as client:
@@ -94,8 +95,7 @@ async def test_every_acknowledged_change_survives_a_kill_9(
     assert server.returncode == -signal.SIGKILL
     assert acknowledged.count < WRITERS * (MAX_CHANGES_PER_WRITER + 1), "killed mid-write"
 
-    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        OutputDrain(server)
+    with goofs_process(serve, env, tmp_path, port=port, log=log) as server:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             fleet = (await client.get("/api/v1/spacecraft", params={"limit": 500})).json()
             events = await all_events(client)

@@ -22,7 +22,7 @@ from tests.cluster import (
     mixed_changes,
     streaming,
 )
-from tests.support import require, wait_until
+from tests.support import cli_token, require, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -42,9 +42,10 @@ async def test_restarting_redis_loses_no_event(postgres_url: str, tmp_path: Path
     try:
         env = cluster_env(postgres_url, redis_server.url)
         with instances(2, env, tmp_path) as (a, b):
+            operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
             async with (
-                httpx.AsyncClient(base_url=a.url) as api_a,
-                httpx.AsyncClient(base_url=b.url) as api_b,
+                httpx.AsyncClient(base_url=a.url, headers=operator) as api_a,
+                httpx.AsyncClient(base_url=b.url, headers=operator) as api_b,
                 streaming([a.url, a.url, b.url, b.url]) as clients,
             ):
                 apis = [api_a, api_b]
@@ -115,7 +116,8 @@ async def test_the_simulator_fails_over_when_its_instance_dies_and_never_double_
     database = await asyncpg.connect(postgres_url)
     try:
         with instances(2, env, tmp_path) as cluster:
-            async with httpx.AsyncClient(base_url=cluster[0].url) as api:
+            operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
+            async with httpx.AsyncClient(base_url=cluster[0].url, headers=operator) as api:
                 for number in range(60):
                     response = await api.post(
                         "/api/v1/spacecraft",
@@ -174,7 +176,8 @@ async def test_a_stopped_simulator_instance_hands_over_at_once(
     database = await asyncpg.connect(postgres_url)
     try:
         with instances(2, env, tmp_path) as cluster:
-            async with httpx.AsyncClient(base_url=cluster[0].url) as api:
+            operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
+            async with httpx.AsyncClient(base_url=cluster[0].url, headers=operator) as api:
                 for number in range(20):
                     response = await api.post(
                         "/api/v1/spacecraft",

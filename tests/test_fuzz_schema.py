@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import OutputDrain, cli_token, free_port, goofs_process
+from tests.support import cli_token, free_port, goofs_process
 
 # Bounded so the whole run stays in seconds; raise locally to dig deeper.
 MAX_EXAMPLES = int(os.environ.get("GOOFS_FUZZ_EXAMPLES", "25"))
@@ -33,8 +33,8 @@ def test_fuzzing_the_api_as_an_operator_finds_no_server_error(
     token = cli_token(env, tmp_path, "fuzzer")
     port = free_port()
 
-    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        OutputDrain(server)
+    log = tmp_path / "serve.log"
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port, log=log):
         run = subprocess.run(
             [
                 str(Path(sys.executable).with_name("schemathesis")),

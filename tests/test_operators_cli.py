@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import OutputDrain, free_port, goofs_process, wait_until
+from tests.support import free_port, goofs_process, wait_until
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 FIRST_OPERATOR_LINE = re.compile(r"Created operator 'admin' with password '([^']+)'")
@@ -30,10 +30,14 @@ def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> t
     return done.returncode, done.stdout if done.returncode == 0 else done.stderr
 
 
-async def first_operator_password(output: OutputDrain) -> str | None:
+def log_text(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+async def first_operator_password(log: Path) -> str | None:
     """The password `goofs serve` printed for `admin`, once it has started (None if it did not)."""
-    await wait_until(lambda: "Uvicorn running" in output.text, message="uvicorn to start")
-    match = FIRST_OPERATOR_LINE.search(output.text)
+    await wait_until(lambda: "Uvicorn running" in log_text(log), message="uvicorn to start")
+    match = FIRST_OPERATOR_LINE.search(log_text(log))
     return match.group(1) if match else None
 
 
@@ -70,20 +74,20 @@ async def test_an_operator_added_on_the_command_line_can_create_a_working_token(
     assert token.startswith("goofs_")
 
     port = free_port()
-    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        output = OutputDrain(server)
+    log = tmp_path / "serve.log"
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port, log=log):
         url = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=url) as client:
             response = await client.post("/api/v1/spacecraft", json=HUBBLE, headers=headers)
             events = (await client.get("/api/v1/events")).json()["items"]
         signed_in = await sign_in(url, "ripley", "nostromo-1979")
-        await wait_until(lambda: "Uvicorn running" in output.text, message="uvicorn to start")
+        await wait_until(lambda: "Uvicorn running" in log_text(log), message="uvicorn to start")
 
     assert response.status_code == 201, response.text
     assert [event["actor"] for event in events] == ["ripley"]
     assert signed_in.status_code == 303
-    assert "Created operator" not in output.text  # there already was one
+    assert "Created operator" not in log_text(log)  # there already was one
 
 
 async def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(
@@ -93,12 +97,13 @@ async def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
-    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        password = await first_operator_password(OutputDrain(server))
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port, log=first_log):
+        password = await first_operator_password(first_log)
         assert password
         assert (await sign_in(url, "admin", password)).status_code == 303
         assert (await sign_in(url, "admin", "not-the-password")).status_code == 401
 
-    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port) as server:
-        assert await first_operator_password(OutputDrain(server)) is None
+    with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port, log=second_log):
+        assert await first_operator_password(second_log) is None
         assert (await sign_in(url, "admin", password)).status_code == 303

@@ -22,7 +22,7 @@ from tests.cluster import (
     nginx_binary,
     streaming,
 )
-from tests.support import require, wait_until
+from tests.support import cli_token, require, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -54,12 +54,13 @@ async def test_a_change_on_one_instance_reaches_a_stream_on_the_other_within_a_s
     # The log catch-up is slowed right down: what arrives here came through Redis.
     env = cluster_env(postgres_url, redis_url, catch_up_interval="60")
     with instances(2, env, tmp_path) as (a, b):
+        operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
         await wait_until(
             lambda: _subscribers(redis_url, env["GOOFS_REDIS_CHANNEL"], 2),
             message="both instances subscribed to Redis",
         )
         async with (
-            httpx.AsyncClient(base_url=a.url) as api,
+            httpx.AsyncClient(base_url=a.url, headers=operator) as api,
             streaming([b.url]) as (stream,),
         ):
             latencies = []
@@ -92,9 +93,10 @@ async def test_every_stream_on_every_instance_gets_all_changes_in_order(
 ) -> None:
     env = cluster_env(postgres_url, redis_url)
     with instances(2, env, tmp_path) as (a, b):
+        operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
         async with (
-            httpx.AsyncClient(base_url=a.url) as api_a,
-            httpx.AsyncClient(base_url=b.url) as api_b,
+            httpx.AsyncClient(base_url=a.url, headers=operator) as api_a,
+            httpx.AsyncClient(base_url=b.url, headers=operator) as api_b,
             streaming([a.url, a.url, a.url, b.url, b.url, b.url]) as clients,
         ):
             await mixed_changes([api_a, api_b], CRAFTS)
@@ -123,8 +125,9 @@ async def test_clients_behind_nginx_see_one_service(
         instances(2, env, tmp_path) as (a, b),
         nginx(binary, [a.address, b.address], tmp_path) as balancer,
     ):
+        operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
         async with (
-            httpx.AsyncClient(base_url=balancer) as api,
+            httpx.AsyncClient(base_url=balancer, headers=operator) as api,
             streaming([balancer] * 6) as clients,
         ):
             served_api = await mixed_changes([api], CRAFTS)
@@ -147,14 +150,15 @@ async def test_a_client_resumes_on_another_instance_from_its_cursor(
 ) -> None:
     env = cluster_env(postgres_url, redis_url)
     with instances(2, env, tmp_path) as (a, b):
-        async with httpx.AsyncClient(base_url=a.url) as api_a:
+        operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
+        async with httpx.AsyncClient(base_url=a.url, headers=operator) as api_a:
             await mixed_changes([api_a], 20)
         # Read from A up to seq 40, as a client would before its connection dropped...
         async with streaming([a.url]) as (first,):
             await wait_until(lambda: len(first.events) >= 40, message="40 events from A")
         cursor = first.seqs[39]
         # ...then more changes happen, and it comes back through B with its cursor.
-        async with httpx.AsyncClient(base_url=b.url) as api_b:
+        async with httpx.AsyncClient(base_url=b.url, headers=operator) as api_b:
             await mixed_changes([api_b], 20, first=20)
         async with streaming([b.url], after=cursor) as (resumed,):
             await wait_until(lambda: len(resumed.events) >= 200 - cursor, message="the rest")
