@@ -69,7 +69,7 @@ class EventStream(Response):
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await self._send_replay(send, subscriber, upto)
             while True:
-                await subscriber.wakeup.wait()
+                await subscriber.wait()
                 if subscriber.closed:
                     break
                 subscriber.writing = True
