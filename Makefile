@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run test lint format migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ format: install
 
 test: install lint
 	$(VENV)/bin/pytest
+
+# The full fan-out and write-path benchmark (several minutes); writes docs/bench-results.*
+bench: install
+	$(VENV)/bin/python -m bench
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build
