@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import resource
 import socket
@@ -285,6 +286,8 @@ async def serve(conn: Connection, source_ip: str) -> None:
     worker: Worker | None = None
     ready = asyncio.Event()
     loop.add_reader(conn.fileno(), ready.set)
+    # uvloop made the pipe non-blocking; a reply of several MB must not fail half-written.
+    os.set_blocking(conn.fileno(), True)
     while True:
         await ready.wait()
         ready.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import uuid
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from galactic_goofs.cli import SERVER_OPTIONS, _raise_open_files_limit
+from galactic_goofs.cli import COLLECTOR_THRESHOLDS, SERVER_OPTIONS, _raise_open_files_limit
 
 Scope = dict[str, Any]
 Receive = Any
@@ -111,6 +112,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     _raise_open_files_limit()
+    # The same process tuning as `goofs serve`, so the ratio measures the code, not the knobs.
+    gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     uvicorn.run(
         Floor(),
         host="127.0.0.1",
