@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 Encoder = Callable[[EventRead], Awaitable[bytes]]
 BACKFILL_BATCH = 500
+WAKE_SLICE = 256
+"""Writers woken per turn of the event loop."""
 
 
 async def encode_json(event: EventRead) -> bytes:
@@ -38,6 +40,7 @@ class Subscriber:
         "_buffer",
         "_flushed",
         "_hub",
+        "_round",
         "_waiter",
         "active",
         "closed",
@@ -54,6 +57,7 @@ class Subscriber:
         self._buffer: list[bytes] = []
         self._flushed = False
         self._waiter: asyncio.Future[None] | None = None
+        self._round = 0
         self.active = False
         """Sent something since the last heartbeat tick (so it needs no heartbeat)."""
         self.closed = False
@@ -111,6 +115,8 @@ class Subscriber:
         self._buffer.clear()
         self._flushed = False
         self.active = True
+        if self._round == self._hub._round:
+            self._hub._written()
         return data
 
     def close(self) -> None:
@@ -162,6 +168,11 @@ class Hub:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._waking: list[Subscriber] = []
+        self._round = 0
+        self._round_started = 0.0
+        self._round_left = 0
+        self._round_cost = 0.0
+        """How long the last complete round of writes took (all its writers had written)."""
 
     def add_format(self, name: str, encoder: Encoder) -> None:
         self.encoders[name] = encoder
@@ -256,17 +267,38 @@ class Hub:
 
     def _wake_soon(self, subscriber: Subscriber) -> None:
         if not self._waking:
+            # Wait out the coalescing window, and leave the loop at least as long free for
+            # other work (requests, the database) as the last round of writes took. Under a
+            # burst, rounds space out and each write carries more frames, instead of rounds
+            # running back to back and starving the writes that make the events.
             loop = asyncio.get_running_loop()
-            if self.coalesce_window > 0:
-                loop.call_later(self.coalesce_window, self._wake_all)
-            else:
-                loop.call_soon(self._wake_all)
+            start = max(
+                loop.time() + self.coalesce_window, self._round_started + 2 * self._round_cost
+            )
+            loop.call_at(start, self._wake_all)
         self._waking.append(subscriber)
 
     def _wake_all(self) -> None:
         waking, self._waking = self._waking, []
-        for subscriber in waking:
+        self._round += 1
+        self._round_started = asyncio.get_running_loop().time()
+        self._round_left = len(waking)
+        self._wake(waking, 0)
+
+    def _wake(self, waking: list[Subscriber], start: int) -> None:
+        """One slice of a round. The next slice is queued behind this slice's writers, so the
+        loop polls its sockets in between and requests keep flowing during a big round."""
+        end = start + WAKE_SLICE
+        for subscriber in waking[start:end]:
+            subscriber._round = self._round
             subscriber.wake()
+        if end < len(waking):
+            asyncio.get_running_loop().call_soon(self._wake, waking, end)
+
+    def _written(self) -> None:
+        self._round_left -= 1
+        if self._round_left == 0:
+            self._round_cost = asyncio.get_running_loop().time() - self._round_started
 
     async def _frame(self, entry: _Recent, format: str) -> bytes:
         data = entry.frames.get(format)
