@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ class Scenario:
     server: str = "goofs"
     mode: str = "stream"
     stalled: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    """Server settings for this run only (GOOFS_...)."""
 
 
 def percentiles_ms(values: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -92,7 +94,9 @@ class Harness:
 
     async def run(self, scenario: Scenario) -> dict[str, Any]:
         database = await self.fleet(DRIVEN_FLEET) if scenario.server == "goofs" else None
-        with servers.running(scenario.server, self.workdir, self.cores, database) as server:
+        with servers.running(
+            scenario.server, self.workdir, self.cores, database, scenario.env
+        ) as server:
             return await self._run_on(server, scenario)
 
     async def _run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:

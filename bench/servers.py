@@ -73,11 +73,20 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(
-    kind: str, workdir: Path, cores: Cores, database: Path | None = None
+    kind: str,
+    workdir: Path,
+    cores: Cores,
+    database: Path | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """`goofs serve` on a copy of `database` (or an empty one), or the floor broadcaster."""
     port = free_port()
-    env = {**os.environ, "GOOFS_MALFUNCTION_INTERVAL": "0", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "GOOFS_MALFUNCTION_INTERVAL": "0",
+        "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
+    }
     if kind == "goofs":
         db_file = workdir / f"goofs-{port}.db"
         if database is not None:
