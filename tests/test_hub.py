@@ -138,3 +138,36 @@ async def test_closing_wakes_the_writer_so_it_can_finish(hub: Hub) -> None:
 
     await wait_until(waiting.done, timeout=2, message="the writer to wake up")
     assert subscriber.closed
+
+
+async def wake_round(hub: Hub, *subscribers: Subscriber) -> None:
+    """Deliver the next event to sleeping writers and wait until all of them are awake."""
+    waits = [asyncio.create_task(subscriber.wait()) for subscriber in subscribers]
+    await wait_until(lambda: all(s.waiting for s in subscribers), message="writers asleep")
+    await hub.deliver(event(hub.last_seq + 1))
+    await wait_until(lambda: all(w.done() for w in waits), timeout=2, message="the round")
+
+
+async def test_a_round_starts_no_sooner_than_twice_the_last_rounds_cost_after_it(
+    hub: Hub,
+) -> None:
+    subscriber, _ = hub.subscribe("json", after=None)
+    await wake_round(hub, subscriber)
+    first_round = hub._round_started
+    subscriber.take()
+    hub._round_cost = 0.2  # as if writing that round had kept the loop busy that long
+
+    await wake_round(hub, subscriber)
+
+    assert hub._round_started >= first_round + 2 * 0.2
+
+
+async def test_a_writer_busy_with_a_slow_client_does_not_hold_the_round_open(hub: Hub) -> None:
+    sleeping, _ = hub.subscribe("json", after=None)
+    busy, _ = hub.subscribe("json", after=None)  # its writer is not waiting: mid-send
+    await wake_round(hub, sleeping)
+
+    sleeping.take()
+
+    assert hub._round_left == 0
+    assert busy._buffer  # it takes its frames whenever its send returns

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -115,8 +116,7 @@ class Subscriber:
         self._buffer.clear()
         self._flushed = False
         self.active = True
-        if self._round == self._hub._round:
-            self._hub._written()
+        self._hub._written(self)
         return data
 
     def close(self) -> None:
@@ -124,6 +124,7 @@ class Subscriber:
             return
         self.closed = True
         self._hub.subscribers[self.format].discard(self)
+        self._hub._written(self)
         self._buffer.clear()
         self.wake()
         if self.writing and self.writer is not None and self.writer is not asyncio.current_task():
@@ -171,8 +172,10 @@ class Hub:
         self._round = 0
         self._round_started = 0.0
         self._round_left = 0
+        self._round_cpu = 0.0
         self._round_cost = 0.0
-        """How long the last complete round of writes took (all its writers had written)."""
+        """CPU seconds the loop spent from the start of the last round until all its writers had
+        written (other work interleaved with it included: that is what it held up)."""
 
     def add_format(self, name: str, encoder: Encoder) -> None:
         self.encoders[name] = encoder
@@ -267,10 +270,10 @@ class Hub:
 
     def _wake_soon(self, subscriber: Subscriber) -> None:
         if not self._waking:
-            # Wait out the coalescing window, and leave the loop at least as long free for
-            # other work (requests, the database) as the last round of writes took. Under a
-            # burst, rounds space out and each write carries more frames, instead of rounds
-            # running back to back and starving the writes that make the events.
+            # Wait out the coalescing window, and leave the loop free for other work
+            # (requests, the database) for at least as long as the last round of writes kept
+            # it busy. Under a burst, rounds space out and each write carries more frames,
+            # instead of rounds running back to back and starving the writes that make events.
             loop = asyncio.get_running_loop()
             start = max(
                 loop.time() + self.coalesce_window, self._round_started + 2 * self._round_cost
@@ -282,7 +285,15 @@ class Hub:
         waking, self._waking = self._waking, []
         self._round += 1
         self._round_started = asyncio.get_running_loop().time()
-        self._round_left = len(waking)
+        self._round_cpu = time.thread_time()
+        # Count only writers asleep now: they write this round. One still busy sending to a
+        # slow client takes its frames whenever it gets there, and must not hold the round.
+        left = 0
+        for subscriber in waking:
+            if subscriber.waiting:
+                subscriber._round = self._round
+                left += 1
+        self._round_left = left
         self._wake(waking, 0)
 
     def _wake(self, waking: list[Subscriber], start: int) -> None:
@@ -290,15 +301,19 @@ class Hub:
         loop polls its sockets in between and requests keep flowing during a big round."""
         end = start + WAKE_SLICE
         for subscriber in waking[start:end]:
-            subscriber._round = self._round
             subscriber.wake()
         if end < len(waking):
             asyncio.get_running_loop().call_soon(self._wake, waking, end)
 
-    def _written(self) -> None:
+    def _written(self, subscriber: Subscriber) -> None:
+        """`subscriber` wrote (or left) the current round."""
+        if subscriber._round != self._round:
+            return
+        subscriber._round = 0
         self._round_left -= 1
         if self._round_left == 0:
-            self._round_cost = asyncio.get_running_loop().time() - self._round_started
+            # CPU time, not wall time: another process taking our core must not stretch it.
+            self._round_cost = time.thread_time() - self._round_cpu
 
     async def _frame(self, entry: _Recent, format: str) -> bytes:
         data = entry.frames.get(format)
