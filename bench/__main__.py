@@ -39,7 +39,7 @@ def scenarios(scale: float, seconds: float | None) -> list[tuple[str, Scenario]]
         ("3", make("10k clients, 1 change/s", 10_000, 1, 30)),
         ("4", make("burst: 1k clients, 300 changes/s", 1000, 300, 10)),
         # The default queue (1,024 frames) takes 51 s to fill at 20 changes/s; a shorter one
-        # shows the drop within the run.
+        # gives the drop a chance within the run, once the kernel's socket buffers are full.
         (
             "8",
             make(

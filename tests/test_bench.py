@@ -30,7 +30,8 @@ async def test_every_reader_gets_every_change_once_and_in_order(
     assert result["events"] >= 5
     assert result["deliveries"] == 4 * result["events"]
     assert (result["lost"], result["duplicated"], result["out_of_order"]) == (0, 0, 0)
-    assert result["server_cpu_s"] > 0 and result["peak_rss_mb"] > 0
+    # The floor may use less than one clock tick of CPU in a second; its memory is always there.
+    assert result["server_cpu_s"] >= 0 and result["peak_rss_mb"] > 0
     assert 0 <= result["delivery_ms"]["p50"] <= result["delivery_ms"]["max"]
 
 
