@@ -129,6 +129,14 @@ async def test_a_heartbeat_goes_only_to_a_subscriber_sent_nothing_for_a_whole_in
     assert await next_write(subscriber) == HEARTBEAT
 
 
+async def test_an_idle_stream_gets_a_heartbeat_every_tick(hub: Hub) -> None:
+    subscriber, _ = hub.subscribe("json", after=None)
+
+    for _ in range(3):
+        subscriber.push_heartbeat()
+        assert await next_write(subscriber) == HEARTBEAT
+
+
 async def test_closing_wakes_the_writer_so_it_can_finish(hub: Hub) -> None:
     subscriber, _ = hub.subscribe("json", after=None)
     waiting = asyncio.create_task(subscriber.wait())

@@ -60,7 +60,7 @@ class Subscriber:
         self._waiter: asyncio.Future[None] | None = None
         self._round = 0
         self.active = False
-        """Sent something since the last heartbeat tick (so it needs no heartbeat)."""
+        """Was given a frame since the last heartbeat tick (so it needs no heartbeat)."""
         self.closed = False
         self.format = format
         self.cursor = cursor
@@ -79,6 +79,7 @@ class Subscriber:
             self.close()
             return
         buffer.append(data)
+        self.active = True
         if len(buffer) == 1:
             self._hub._wake_soon(self)
 
@@ -115,7 +116,6 @@ class Subscriber:
         data = b"".join(self._buffer)
         self._buffer.clear()
         self._flushed = False
-        self.active = True
         self._hub._written(self)
         return data
 
