@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install assets chromium run test lint format migrate clean nginx
+.PHONY: install assets chromium run test lint format migrate bench clean nginx
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ format: install
 
 test: install assets chromium nginx lint
 	$(VENV)/bin/pytest
+
+# The full fan-out and write-path benchmark (several minutes); writes docs/bench-results.*
+bench: install
+	$(VENV)/bin/python -m bench
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build

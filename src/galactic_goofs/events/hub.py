@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 Encoder = Callable[[EventRead], Awaitable[bytes]]
 BACKFILL_BATCH = 500
+WAKE_SLICE = 256
+"""Writers woken per turn of the event loop."""
 
 
 async def encode_json(event: EventRead) -> bytes:
@@ -26,16 +29,26 @@ async def encode_json(event: EventRead) -> bytes:
 
 
 class Subscriber:
-    """One stream client: a bounded buffer of frames and a flag to wake its writer."""
+    """One stream client: a bounded buffer of shared frames, and its writer's wake-up.
+
+    The writer sleeps on a bare future, not an `asyncio.Event`: with thousands of clients per
+    event, waking them is the hot path. A subscriber asks the hub for a wake-up only when its
+    buffer goes from empty to non-empty; the hub wakes all of them together a moment later, so
+    frames that arrive within that moment go out as one write.
+    """
 
     __slots__ = (
         "_buffer",
+        "_flushed",
         "_hub",
+        "_round",
+        "_waiter",
+        "active",
+        "closed",
         "cursor",
         "format",
         "limit",
         "overflowed",
-        "wakeup",
         "writer",
         "writing",
     )
@@ -43,45 +56,77 @@ class Subscriber:
     def __init__(self, hub: Hub, format: str, cursor: int, limit: int) -> None:
         self._hub = hub
         self._buffer: list[bytes] = []
+        self._flushed = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._round = 0
+        self.active = False
+        """Was given a frame since the last heartbeat tick (so it needs no heartbeat)."""
+        self.closed = False
         self.format = format
         self.cursor = cursor
         self.limit = limit
         self.overflowed = False
-        self.wakeup = asyncio.Event()
         self.writer: asyncio.Task[object] | None = None
         self.writing = False
         """True while the writer is blocked sending to a client that may have stopped reading."""
 
-    @property
-    def closed(self) -> bool:
-        return self not in self._hub.subscribers[self.format]
-
     def push(self, seq: int, data: bytes) -> None:
         if seq <= self.cursor:
             return
-        if len(self._buffer) >= self.limit:
+        buffer = self._buffer
+        if len(buffer) >= self.limit:
             self.overflowed = True
             self.close()
             return
-        self._buffer.append(data)
-        self.wakeup.set()
+        buffer.append(data)
+        self.active = True
+        if len(buffer) == 1:
+            self._hub._wake_soon(self)
 
     def push_heartbeat(self) -> None:
-        if not self._buffer:
+        if self.active:
+            self.active = False
+        elif not self._buffer:
             self._buffer.append(HEARTBEAT)
-            self.wakeup.set()
+            self.wake()
+
+    @property
+    def waiting(self) -> bool:
+        """Its writer is asleep until the hub hands over frames."""
+        return self._waiter is not None
+
+    async def wait(self) -> None:
+        """Until the hub has handed over frames to send, or the subscriber is closed."""
+        if self.closed or (self._flushed and self._buffer):
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def wake(self) -> None:
+        self._flushed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def take(self) -> bytes:
         """Everything buffered, as one write (frames that arrived together go out together)."""
         data = b"".join(self._buffer)
         self._buffer.clear()
-        self.wakeup.clear()
+        self._flushed = False
+        self._hub._written(self)
         return data
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self._hub.subscribers[self.format].discard(self)
+        self._hub._written(self)
         self._buffer.clear()
-        self.wakeup.set()
+        self.wake()
         if self.writing and self.writer is not None and self.writer is not asyncio.current_task():
             self.writer.cancel()
 
@@ -108,18 +153,29 @@ class Hub:
         heartbeat_interval: float = 15.0,
         catch_up_interval: float = 1.0,
         recent: int = 2048,
+        coalesce_window: float = 0.002,
     ) -> None:
         self.db = db
         self.broker = broker
         self.queue_size = queue_size
         self.heartbeat_interval = heartbeat_interval
         self.catch_up_interval = catch_up_interval
+        self.coalesce_window = coalesce_window
+        """Seconds to hold a first frame so the frames right behind it share its write."""
         self.encoders: dict[str, Encoder] = {"json": encode_json}
         self.subscribers: dict[str, set[Subscriber]] = {"json": set()}
         self.last_seq = 0
         self._recent: deque[_Recent] = deque(maxlen=recent)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._waking: list[Subscriber] = []
+        self._round = 0
+        self._round_started = 0.0
+        self._round_left = 0
+        self._round_cpu = 0.0
+        self._round_cost = 0.0
+        """CPU seconds the loop spent from the start of the last round until all its writers had
+        written (other work interleaved with it included: that is what it held up)."""
 
     def add_format(self, name: str, encoder: Encoder) -> None:
         self.encoders[name] = encoder
@@ -211,6 +267,53 @@ class Hub:
                 data = await self._frame(entry, format)
                 for subscriber in list(subscribers):
                     subscriber.push(event.seq, data)
+
+    def _wake_soon(self, subscriber: Subscriber) -> None:
+        if not self._waking:
+            # Wait out the coalescing window, and leave the loop free for other work
+            # (requests, the database) for at least as long as the last round of writes kept
+            # it busy. Under a burst, rounds space out and each write carries more frames,
+            # instead of rounds running back to back and starving the writes that make events.
+            loop = asyncio.get_running_loop()
+            start = max(
+                loop.time() + self.coalesce_window, self._round_started + 2 * self._round_cost
+            )
+            loop.call_at(start, self._wake_all)
+        self._waking.append(subscriber)
+
+    def _wake_all(self) -> None:
+        waking, self._waking = self._waking, []
+        self._round += 1
+        self._round_started = asyncio.get_running_loop().time()
+        self._round_cpu = time.thread_time()
+        # Count only writers asleep now: they write this round. One still busy sending to a
+        # slow client takes its frames whenever it gets there, and must not hold the round.
+        left = 0
+        for subscriber in waking:
+            if subscriber.waiting:
+                subscriber._round = self._round
+                left += 1
+        self._round_left = left
+        self._wake(waking, 0)
+
+    def _wake(self, waking: list[Subscriber], start: int) -> None:
+        """One slice of a round. The next slice is queued behind this slice's writers, so the
+        loop polls its sockets in between and requests keep flowing during a big round."""
+        end = start + WAKE_SLICE
+        for subscriber in waking[start:end]:
+            subscriber.wake()
+        if end < len(waking):
+            asyncio.get_running_loop().call_soon(self._wake, waking, end)
+
+    def _written(self, subscriber: Subscriber) -> None:
+        """`subscriber` wrote (or left) the current round."""
+        if subscriber._round != self._round:
+            return
+        subscriber._round = 0
+        self._round_left -= 1
+        if self._round_left == 0:
+            # CPU time, not wall time: another process taking our core must not stretch it.
+            self._round_cost = time.thread_time() - self._round_cpu
 
     async def _frame(self, entry: _Recent, format: str) -> bytes:
         data = entry.frames.get(format)

@@ -1,0 +1,136 @@
+"""The benchmark's report: a markdown table per part, and the latency/CPU plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def one_line(run: dict[str, Any]) -> str:
+    delivery = run["delivery_ms"]
+    return (
+        f"{run['scenario']}: {run['connected']}/{run['clients']} connected, "
+        f"p50 {delivery['p50']:.1f} p99 {delivery['p99']:.1f} max {delivery['max']:.1f} ms, "
+        f"lost {run['lost']} dup {run['duplicated']} ooo {run['out_of_order']}, "
+        f"{run['changes_per_s']:.1f} changes/s, server cpu {run['server_cpu_s']:.2f} s, "
+        f"rss {run['peak_rss_mb']:.0f} MB, {run['deliveries_per_cpu_s']:.0f} deliveries/cpu-s, "
+        f"harness core {run['harness_core_busy']:.0%}"
+    )
+
+
+def markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    lines = [
+        f"Measured {results['started']} on {machine['cpu']}, {machine['cores']}, "
+        f"Python {machine['python']}, Linux {machine['kernel']}.",
+        "",
+        "| target | scenario | connected | delivery p50 / p95 / p99 / max (ms) "
+        "| lost / dup / out of order | changes/s | API p50 / p99 (ms) | server CPU (s) "
+        "| peak RSS (MB) | deliveries per CPU-s | bytes/event/client | server core busy "
+        "| harness core busy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in results["runs"]:
+        d, api = run["delivery_ms"], run["api_ms"]
+        connected = f"{run['connected']}/{run['clients']}"
+        if run["stalled"]:
+            connected += f" + {run['stalled']} stalled ({run['stalled_dropped']} dropped)"
+        lines.append(
+            f"| {run['target']} | {run['scenario']} | {connected} "
+            f"| {d['p50']:.1f} / {d['p95']:.1f} / {d['p99']:.1f} / {d['max']:.1f} "
+            f"| {run['lost']} / {run['duplicated']} / {run['out_of_order']} "
+            f"| {run['changes_per_s']:.1f} | {api['p50']:.1f} / {api['p99']:.1f} "
+            f"| {run['server_cpu_s']:.2f} | {run['peak_rss_mb']:.0f} "
+            f"| {run['deliveries_per_cpu_s']:,.0f} | {run['bytes_per_event_per_client']:.0f} "
+            f"| {run['server_core_busy']:.0%} | {run['harness_core_busy']:.0%} |"
+        )
+    lines += ["", *_ratios(results["runs"])]
+    if write := results.get("write_path"):
+        lines += [
+            "",
+            "| write path (SQLite, no readers) | value |",
+            "|---|---|",
+            f"| flat out, 8 in flight | {write['max_changes_per_s']:.0f} changes/s, "
+            f"API p50 {write['max_api_ms']['p50']:.1f} / p99 {write['max_api_ms']['p99']:.1f} ms, "
+            f"{write['server_cpu_ms_per_change']:.2f} ms server CPU per change, "
+            f"{write['max_failed']} failed |",
+            f"| paced at {write['paced_rate']:.0f}/s | {write['paced_changes_per_s']:.0f} "
+            f"changes/s, API p50 {write['paced_api_ms']['p50']:.1f} / "
+            f"p99 {write['paced_api_ms']['p99']:.1f} ms, {write['paced_failed']} failed |",
+        ]
+    if board := results.get("board"):
+        lines += [
+            "",
+            f"| board, {board['spacecraft']:,} spacecraft | matches | median (ms) | p95 (ms) |",
+            "|---|---|---|---|",
+        ]
+        for name, timing in board.items():
+            if isinstance(timing, dict):
+                lines.append(
+                    f"| {name} | {timing['total']:,} | {timing['p50']:.1f} | {timing['p95']:.1f} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def _ratios(runs: list[dict[str, Any]]) -> list[str]:
+    """Our deliveries per server CPU-second against the floor's, in the same configuration."""
+    by_name = {run["scenario"]: run for run in runs}
+    lines = []
+    for run in runs:
+        floor = by_name.get(f"{run['scenario']} (floor)")
+        if run["server"] != "goofs" or floor is None:
+            continue
+        ratio = run["deliveries_per_cpu_s"] / floor["deliveries_per_cpu_s"]
+        lines.append(
+            f"- {run['scenario']}: {run['deliveries_per_cpu_s']:,.0f} deliveries per server "
+            f"CPU-second, the floor {floor['deliveries_per_cpu_s']:,.0f}: **{ratio:.0%}** of the "
+            f"floor."
+        )
+    for run in runs:
+        if run["mode"] == "refetch":
+            lines.append(
+                f"- refetch design ({run['clients']} clients, {run['rate']:g} change/s): "
+                f"p99 {run['delivery_ms']['p99']:.0f} ms, "
+                f"{run['deliveries_per_cpu_s']:,.0f} deliveries per server CPU-second, "
+                f"{run['bytes_per_event_per_client']:,.0f} bytes per event per client."
+            )
+    return lines
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = [run for run in results["runs"] if run["target"] == "sweep"]
+    figure, (latency, cpu) = plt.subplots(1, 2, figsize=(10, 4), dpi=80)
+    for server, style in (("goofs", "o-"), ("floor", "s--")):
+        runs = sorted((r for r in sweep if r["server"] == server), key=lambda r: r["clients"])
+        if not runs:
+            continue
+        counts = [r["clients"] for r in runs]
+        label = "goofs" if server == "goofs" else "bare broadcaster"
+        latency.plot(counts, [r["delivery_ms"]["p99"] for r in runs], style, label=f"{label} p99")
+        latency.plot(
+            counts, [r["delivery_ms"]["p50"] for r in runs], style, alpha=0.5, label=f"{label} p50"
+        )
+        cpu.plot(counts, [r["server_cpu_s"] / r["wall_s"] * 100 for r in runs], style, label=label)
+    latency.set(
+        xlabel="stream clients",
+        ylabel="delivery latency (ms)",
+        xscale="log",
+        title="Delivery latency at 5 changes/s",
+    )
+    cpu.set(
+        xlabel="stream clients",
+        ylabel="server CPU (% of one core)",
+        xscale="log",
+        title="Server CPU at 5 changes/s",
+    )
+    for axes in (latency, cpu):
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

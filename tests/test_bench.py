@@ -1,0 +1,79 @@
+"""A tiny run of the benchmark harness, so `bench/` cannot rot. Not a timing test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.harness import Harness, Scenario
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    harness = Harness(tmp_path, workers=2)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.mark.parametrize("server", ["goofs", "floor"])
+async def test_every_reader_gets_every_change_once_and_in_order(
+    harness: Harness, server: str
+) -> None:
+    result = await harness.run(Scenario("smoke", clients=4, rate=10, seconds=1, server=server))
+
+    assert result["connected"] == 4
+    assert result["events"] >= 5
+    assert result["deliveries"] == 4 * result["events"]
+    assert (result["lost"], result["duplicated"], result["out_of_order"]) == (0, 0, 0)
+    # The floor may use less than one clock tick of CPU in a second; its memory is always there.
+    assert result["server_cpu_s"] >= 0 and result["peak_rss_mb"] > 0
+    assert 0 <= result["delivery_ms"]["p50"] <= result["delivery_ms"]["max"]
+
+
+async def test_the_refetch_design_and_a_stalled_client_are_measured(harness: Harness) -> None:
+    result = await harness.run(
+        Scenario("old design", clients=2, rate=5, seconds=1, mode="refetch", stalled=1)
+    )
+
+    assert (result["connected"], result["stalled"]) == (2, 1)
+    assert result["lost"] == 0
+    # Every event costs each client a whole fleet list, not one frame.
+    assert result["bytes_per_event_per_client"] > 10_000
+
+
+def test_the_report_has_a_row_per_run_and_the_floor_ratio() -> None:
+    run = {
+        "scenario": "1k",
+        "server": "goofs",
+        "mode": "stream",
+        "target": "1",
+        "clients": 2,
+        "connected": 2,
+        "stalled": 0,
+        "stalled_dropped": 0,
+        "delivery_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "max": 4.0},
+        "api_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "max": 4.0},
+        "lost": 0,
+        "duplicated": 0,
+        "out_of_order": 0,
+        "changes_per_s": 5.0,
+        "server_cpu_s": 1.0,
+        "peak_rss_mb": 80.0,
+        "deliveries_per_cpu_s": 800.0,
+        "bytes_per_event_per_client": 700.0,
+        "server_core_busy": 0.5,
+        "harness_core_busy": 0.1,
+        "harness_cpu_share": 0.05,
+    }
+    floor = run | {"scenario": "1k (floor)", "server": "floor", "deliveries_per_cpu_s": 1000.0}
+    machine = {"cpu": "test", "cores": "0/1", "python": "3", "kernel": "6"}
+
+    text = report.markdown({"machine": machine, "started": "now", "runs": [run, floor]})
+
+    assert "| 1 | 1k |" in text and "| 1 | 1k (floor) |" in text
+    assert "**80%** of the floor" in text
