@@ -29,6 +29,8 @@ $(VENDOR)/.installed: package.json package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js $(VENDOR)/swagger-ui-bundle.js
+	cp node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui.css
 	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).

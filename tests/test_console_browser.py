@@ -435,3 +435,20 @@ async def test_edit_inline_and_search_with_the_keyboard(
     await page.get_by_label("Show").select_option("MALFUNCTIONING")
     await expect(page.locator("#fleet-rows tr")).to_have_count(0)
     assert "status=MALFUNCTIONING" in page.url
+
+
+async def test_the_api_docs_work_offline_under_the_strict_policy(
+    browser: Browser, goofs_sqlite: Running
+) -> None:
+    page = await browser.new_page()
+    tab = Console(page)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    await page.goto(f"{goofs_sqlite.url}/docs")
+
+    await expect(page.get_by_text("/api/v1/spacecraft/{spacecraft_id}/repair")).to_be_visible(
+        timeout=10_000
+    )
+    assert tab.errors == []
+    assert all(url.startswith(goofs_sqlite.url) or url.startswith("data:") for url in requested)

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from galactic_goofs import migrate
@@ -99,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Oops, the satellites are breaking. Fix 'em.",
         version="1.0",
         lifespan=lifespan,
+        # Served below from our own static files: FastAPI's pages would load Swagger UI from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     watching = [Depends(require_viewer)]
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
@@ -114,6 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> HTMLResponse:
+        return views.templates.TemplateResponse(
+            request, "api_docs.html", {"openapi_url": app.openapi_url}
+        )
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
