@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,15 +33,7 @@ install_template_helpers(templates)
 PAGE_SIZE = 50
 MAX_PAGE_NUMBER = 200_000
 
-# Everything the console needs is served from here; nothing inline, nothing from elsewhere.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
-
 Search = Annotated[str, Query(max_length=100)]
-StatusFilter = Annotated[Status | None, Query()]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
 
 
@@ -52,14 +45,38 @@ def register_formats(state: AppState) -> None:
     state.hub.add_format(FORMAT, html_encoder(state.db))
 
 
-def _status_filter(value: str | None) -> Status | None:
-    """The filter's "all" option sends an empty value."""
-    return Status(value) if value else None
+@dataclass(frozen=True, slots=True)
+class BoardQuery:
+    """What the board shows: a search, a status filter and a page, as in the address bar."""
+
+    q: str
+    status: Status | None
+    page: int
+
+    def url(self) -> str:
+        params = {
+            "q": self.q,
+            "status": self.status.value if self.status else "",
+            "page": str(self.page) if self.page > 1 else "",
+        }
+        query = urlencode({name: value for name, value in params.items() if value})
+        return f"/?{query}" if query else "/"
 
 
-async def _board(
-    session: AsyncSession, q: str, status_filter: Status | None, page: int
-) -> dict[str, Any]:
+def board_query(
+    q: Search = "",
+    # The filter's "all" option sends an empty value.
+    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
+    page: PageNumber = 1,
+) -> BoardQuery:
+    return BoardQuery(q, Status(status) if status else None, page)
+
+
+Board = Annotated[BoardQuery, Depends(board_query)]
+
+
+async def _board(session: AsyncSession, view: BoardQuery) -> dict[str, Any]:
+    q, status_filter, page = view.q, view.status, view.page
     listing = await service.list_spacecraft(
         session,
         status=status_filter,
@@ -84,9 +101,7 @@ async def _recent_events(session: AsyncSession, head: int) -> list[EventRead]:
     return list(reversed(recent))
 
 
-async def _live_context(
-    session: AsyncSession, q: str, status_filter: Status | None, page: int
-) -> dict[str, Any]:
+async def _live_context(session: AsyncSession, view: BoardQuery) -> dict[str, Any]:
     # The seq first: anything committed after it reaches the page through the stream, and
     # replaying a change the page already shows is harmless (rows carry their version).
     seq = await events.last_seq(session)
@@ -94,7 +109,7 @@ async def _live_context(
         "seq": seq,
         "summary": await service.summary(session),
         "feed": await _recent_events(session, seq),
-        **await _board(session, q, status_filter, page),
+        **await _board(session, view),
     }
 
 
@@ -103,33 +118,23 @@ async def index(
     request: Request,
     session: ReadSession,
     operator: MaybeSignedIn,
-    q: Search = "",
-    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
-    page: PageNumber = 1,
+    view: Board,
 ) -> HTMLResponse:
-    context = await _live_context(session, q, _status_filter(status), page)
+    context = await _live_context(session, view)
     context["form"] = {"values": {}, "errors": {}}
     context["operator"] = operator
-    response = templates.TemplateResponse(request, "index.html", context)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    return response
+    return templates.TemplateResponse(request, "index.html", context)
 
 
 @router.get("/console/board", response_class=HTMLResponse)
 async def board(
     request: Request,
     session: ReadSession,
-    q: Search = "",
-    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
-    page: PageNumber = 1,
+    view: Board,
 ) -> HTMLResponse:
-    context = await _board(session, q, _status_filter(status), page)
-    response = templates.TemplateResponse(request, "_board.html", context)
+    response = templates.TemplateResponse(request, "_board.html", await _board(session, view))
     # The address bar follows the board, so a reload or a shared link shows the same view.
-    query = urlencode(
-        {k: v for k, v in {"q": q, "status": status, "page": page if page > 1 else 0}.items() if v}
-    )
-    response.headers["HX-Replace-Url"] = f"/?{query}" if query else "/"
+    response.headers["HX-Replace-Url"] = view.url()
     return response
 
 
@@ -137,12 +142,10 @@ async def board(
 async def snapshot(
     request: Request,
     session: ReadSession,
-    q: Search = "",
-    status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
-    page: PageNumber = 1,
+    view: Board,
 ) -> HTMLResponse:
     """Summary, board and feed as of one seq: what a console that fell behind starts over from."""
-    context = await _live_context(session, q, _status_filter(status), page)
+    context = await _live_context(session, view)
     return templates.TemplateResponse(request, "_snapshot.html", context)
 
 
