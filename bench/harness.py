@@ -84,7 +84,7 @@ class Harness:
             return self.templates[size]
         path = self.workdir / f"fleet-{size}.db"
         with servers.running("goofs", self.workdir, self.cores) as server:
-            pool = Pool(server.host, server.port, size=8)
+            pool = Pool(server.host, server.port, size=8, token=server.token)
             await _create_all(pool, [_spacecraft(i, malfunctioning_every) for i in range(size)])
             await pool.close()
             db_file = self.workdir / f"goofs-{server.port}.db"
@@ -100,7 +100,7 @@ class Harness:
             return await self._run_on(server, scenario)
 
     async def _run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:
-        pool = Pool(server.host, server.port, size=32)
+        pool = Pool(server.host, server.port, size=32, token=server.token)
         plan = await _change_plan(pool, scenario)
         target = clients.Target(server.host, server.port, STREAM_PATHS[server.kind], REFETCH_PATH)
         connect_started = time.monotonic()
@@ -187,7 +187,7 @@ async def write_path(harness: Harness, seconds: float, rate: float) -> dict[str,
     """Changes alone, no readers: the most the API sustains, then latency at a set rate."""
     database = await harness.fleet(DRIVEN_FLEET)
     with servers.running("goofs", harness.workdir, harness.cores, database) as server:
-        pool = Pool(server.host, server.port, size=16)
+        pool = Pool(server.host, server.port, size=16, token=server.token)
         plan = await _change_plan(pool, Scenario("write", 0, rate, seconds), length=100_000)
         cpu = server.cpu_seconds()
         flat_out = await hammer(pool, plan, concurrency=8, max_seconds=seconds)
@@ -220,7 +220,7 @@ async def board(harness: Harness, size: int, repeats: int) -> dict[str, Any]:
     }
     results: dict[str, Any] = {"spacecraft": size, "seed_seconds": seed_seconds}
     with servers.running("goofs", harness.workdir, harness.cores, database) as server:
-        pool = Pool(server.host, server.port, size=1)
+        pool = Pool(server.host, server.port, size=1, token=server.token)
         for name, path in queries.items():
             await pool.request("GET", path)
             timings = []

@@ -31,10 +31,11 @@ class Response:
 class Pool:
     """Kept-alive connections to one server; a request waits for a free one."""
 
-    def __init__(self, host: str, port: int, size: int) -> None:
+    def __init__(self, host: str, port: int, size: int, token: str | None = None) -> None:
         self.host = host
         self.port = port
         self.size = size
+        self._authorization = f"Authorization: Bearer {token}\r\n" if token else ""
         self._free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
             asyncio.Queue()
         )
@@ -43,6 +44,7 @@ class Pool:
     async def request(self, method: str, path: str, body: Any = None) -> Response:
         payload = b"" if body is None else json.dumps(body).encode()
         head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(payload)}\r\n"
+        head += self._authorization
         if payload:
             head += "Content-Type: application/json\r\n"
         message = head.encode() + b"\r\n" + payload

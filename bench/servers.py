@@ -46,6 +46,8 @@ class Server:
     kind: str
     port: int
     process: subprocess.Popen[bytes]
+    token: str | None = None
+    """An operator's API token: only operators change the fleet."""
 
     @property
     def host(self) -> str:
@@ -94,8 +96,10 @@ def running(
                 if Path(f"{database}{suffix}").exists():
                     shutil.copyfile(f"{database}{suffix}", f"{db_file}{suffix}")
         env["GOOFS_DATABASE_URL"] = f"sqlite:///{db_file}"
+        token = _operator_token(env)
         command = [sys.executable, "-m", "galactic_goofs.cli", "serve", "--port", str(port)]
     else:
+        token = None
         command = [sys.executable, "-m", "bench.floor", "--port", str(port)]
     log = (workdir / f"{kind}-{port}.log").open("wb")
     server_cores = cores.server
@@ -130,7 +134,7 @@ def running(
                 stderr=subprocess.DEVNULL,
                 preexec_fn=lambda: os.sched_setaffinity(0, cores.clients),
             )
-        yield Server(kind, port, process)
+        yield Server(kind, port, process, token)
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -142,6 +146,26 @@ def running(
             process.kill()
             process.wait()
         log.close()
+
+
+def _operator_token(env: dict[str, str]) -> str:
+    """An API token for the bench operator, added to the database first if it is new there."""
+
+    def goofs(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "galactic_goofs.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    goofs("migrate").check_returncode()
+    goofs("user", "add", "bench", stdin="bench-operator-password\n")  # fails if it exists: fine
+    created = goofs("token", "create", "--user", "bench")
+    created.check_returncode()
+    return created.stdout.strip()
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
