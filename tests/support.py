@@ -170,24 +170,27 @@ def goofs_process(
                 process.wait()
 
 
+def run_goofs(
+    args: list[str], env: dict[str, str], cwd: Path, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """One `goofs` command to its end, as an operator would type it."""
+    return subprocess.run(
+        [sys.executable, "-m", "galactic_goofs.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=cwd,
+        timeout=60,
+    )
+
+
 def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
     """Add operator `name` with `goofs user add` and return a token from `goofs token create`."""
-
-    def goofs(*args: str, stdin: str = "") -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "galactic_goofs.cli", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            cwd=cwd,
-            timeout=60,
-            check=True,
-        )
-        return done.stdout.strip()
-
-    goofs("user", "add", name, stdin=f"{OPERATOR_PASSWORD}\n")
-    return goofs("token", "create", "--user", name)
+    run_goofs(["user", "add", name], env, cwd, stdin=f"{OPERATOR_PASSWORD}\n").check_returncode()
+    created = run_goofs(["token", "create", "--user", name], env, cwd)
+    created.check_returncode()
+    return created.stdout.strip()
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support import free_port, goofs_process, wait_until
+from tests.support import free_port, goofs_process, run_goofs, wait_until
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 FIRST_OPERATOR_LINE = re.compile(r"Created operator 'admin' with password '([^']+)'")
@@ -18,15 +15,7 @@ FIRST_OPERATOR_LINE = re.compile(r"Created operator 'admin' with password '([^']
 
 def goofs(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> tuple[int, str]:
     """Exit status and standard output; the logs (standard error) only when it failed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "galactic_goofs.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
-        timeout=60,
-    )
+    done = run_goofs(args, env, cwd, stdin)
     return done.returncode, done.stdout if done.returncode == 0 else done.stderr
 
 
