@@ -5,8 +5,9 @@ and stamped with one clock reading; nothing is parsed per line in Python. `occur
 from the event log afterwards (the same for every client), so latency is receipt minus that.
 
 Modes: `stream` reads and reconnects with Last-Event-ID when dropped; `stalled` connects and never
-reads (a client that went away without closing); `refetch` is the old design, where every event
-makes the client download the whole fleet list again.
+reads (a client that went away without closing) until told to resume, then reads and reconnects
+like `stream`; `refetch` is the old design, where every event makes the client download the whole
+fleet list again.
 """
 
 from __future__ import annotations
@@ -213,22 +214,26 @@ class Worker:
             await asyncio.sleep(0.05)
         return sum(1 for reader in live if reader.seqs and reader.seqs[-1] >= last)
 
-    async def resume_stalled(self, within: float) -> int:
-        """Start reading on the stalled clients; returns how many the server had dropped."""
+    async def resume_stalled(self, last: int, within: float) -> dict[str, int]:
+        """Stalled clients start reading: what is buffered, then (if the server dropped them)
+        the rest by reconnecting with Last-Event-ID. Waits until they have seen `last`."""
         stalled = [reader for reader in self.readers if reader.mode == "stalled"]
         for reader in stalled:
-            reader.closed = True  # a dropped one must not reconnect now
+            reader.mode = "resumed"
             if reader.transport is not None and not reader.transport.is_closing():
                 reader.transport.resume_reading()
+            else:
+                self.spawn(self.connect(reader))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        dropped = 0
         while loop.time() < deadline:
-            dropped = sum(1 for r in stalled if r.transport is None or r.transport.is_closing())
-            if dropped == len(stalled):
+            if all(reader.seqs and reader.seqs[-1] >= last for reader in stalled):
                 break
             await asyncio.sleep(0.05)
-        return dropped
+        return {
+            "dropped": sum(1 for reader in stalled if reader.reconnects),
+            "caught_up": sum(1 for reader in stalled if reader.seqs and reader.seqs[-1] >= last),
+        }
 
     def results(self, first: int, occurred: np.ndarray[Any, Any]) -> dict[str, Any]:
         """Per-client delivery checks over the seqs (first, first + len(occurred)]."""
@@ -236,16 +241,20 @@ class Worker:
         lost = duplicated = out_of_order = clients_with_loss = 0
         latencies: list[np.ndarray[Any, Any]] = []
         received = bytes_total = reconnects = clients = 0
+        resumed_lost = resumed_duplicated = 0
         for reader in self.readers:
-            if reader.mode == "stalled":
-                continue
-            clients += 1
             seqs = np.frombuffer(reader.seqs, dtype=np.int64)
             times = np.frombuffer(reader.times, dtype=np.float64)
             window = (seqs > first) & (seqs <= first + expected)
             seqs, times = seqs[window], times[window]
             unique = np.unique(seqs)
             client_lost = expected - len(unique)
+            if reader.mode != "stream" and reader.mode != "refetch":
+                # A stalled client's receipt times say nothing about delivery; only what it got.
+                resumed_lost += client_lost
+                resumed_duplicated += len(seqs) - len(unique)
+                continue
+            clients += 1
             lost += client_lost
             clients_with_loss += client_lost > 0
             duplicated += len(seqs) - len(unique)
@@ -265,6 +274,8 @@ class Worker:
             "bytes": bytes_total,
             "reconnects": reconnects,
             "latencies": np.concatenate(latencies).tobytes() if latencies else b"",
+            "resumed_lost": resumed_lost,
+            "resumed_duplicated": resumed_duplicated,
         }
 
     async def close(self) -> None:

@@ -120,7 +120,7 @@ class Harness:
         wall = time.monotonic() - wall
         server_cpu = server.cpu_seconds() - server_cpu
         core_busy = _core_busy(cores_before, psutil.cpu_times(percpu=True))
-        dropped = sum(await self.ask("resume_stalled", (5.0,))) if scenario.stalled else 0
+        resumed = await self.ask("resume_stalled", (last, 30.0)) if scenario.stalled else []
 
         occurred = await _occurred_at(pool, first, last)
         replies = [r for r in await self.ask("results", (first, occurred.tobytes())) if r]
@@ -141,7 +141,10 @@ class Harness:
             "clients": scenario.clients,
             "connected": opened,
             "stalled": scenario.stalled,
-            "stalled_dropped": dropped,
+            "stalled_dropped": sum(r["dropped"] for r in resumed),
+            "stalled_caught_up": sum(r["caught_up"] for r in resumed),
+            "stalled_lost": sum(r["resumed_lost"] for r in replies),
+            "stalled_duplicated": sum(r["resumed_duplicated"] for r in replies),
             "connect_seconds": connect_seconds,
             "rate": scenario.rate,
             "seconds": scenario.seconds,

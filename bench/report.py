@@ -34,7 +34,10 @@ def markdown(results: dict[str, Any]) -> str:
         d, api = run["delivery_ms"], run["api_ms"]
         connected = f"{run['connected']}/{run['clients']}"
         if run["stalled"]:
-            connected += f" + {run['stalled']} stalled ({run['stalled_dropped']} dropped)"
+            connected += (
+                f" + {run['stalled']} stalled ({run['stalled_dropped']} dropped; on resuming "
+                f"{run['stalled_caught_up']} caught up, {run['stalled_lost']} lost)"
+            )
         lines.append(
             f"| {run['target']} | {run['scenario']} | {connected} "
             f"| {d['p50']:.1f} / {d['p95']:.1f} / {d['p99']:.1f} / {d['max']:.1f} "

@@ -42,6 +42,8 @@ async def test_the_refetch_design_and_a_stalled_client_are_measured(harness: Har
 
     assert (result["connected"], result["stalled"]) == (2, 1)
     assert result["lost"] == 0
+    # The stalled client, once it reads, has every event of the run (buffered or replayed).
+    assert (result["stalled_caught_up"], result["stalled_lost"]) == (1, 0)
     # Every event costs each client a whole fleet list, not one frame.
     assert result["bytes_per_event_per_client"] > 10_000
 
@@ -56,6 +58,8 @@ def test_the_report_has_a_row_per_run_and_the_floor_ratio() -> None:
         "connected": 2,
         "stalled": 0,
         "stalled_dropped": 0,
+        "stalled_caught_up": 0,
+        "stalled_lost": 0,
         "delivery_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "max": 4.0},
         "api_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "max": 4.0},
         "lost": 0,
