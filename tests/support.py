@@ -119,11 +119,11 @@ async def running_app(settings: Settings) -> AsyncIterator[Running]:
 
 async def operator_token(state: AppState, name: str, password: str = OPERATOR_PASSWORD) -> str:
     """An API token for operator `name`, added with `password` if it does not exist yet."""
-    async with state.db.writing() as session:
-        if name not in await auth.operator_names(session):
-            await auth.add_operator(session, name, password)
-    async with state.db.writing() as session:
-        return await auth.create_token(session, name)
+    async with state.db.reading() as session:
+        known = name in await auth.operator_names(session)
+    if not known:
+        await auth.add_operator(state.db, name, password)
+    return await state.db.write(auth.create_token, name)
 
 
 def free_port() -> int:

@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from galactic_goofs.auth.csrf import CsrfCookieMiddleware, install_template_helpers
 from galactic_goofs.auth.models import ApiToken, Operator
@@ -95,6 +96,31 @@ async def test_a_wrong_token_is_refused_with_a_clear_reason(
     response = await anonymous.post("/api/v1/spacecraft", json=HUBBLE, headers=headers)
     assert response.status_code == 401
     assert response.json()["detail"] == "the API token is not valid"
+
+
+async def test_a_valid_token_is_remembered_for_a_while_and_a_wrong_one_never(
+    goofs: Running, anonymous: httpx.AsyncClient
+) -> None:
+    token = await operator_token(goofs.state, "bishop")
+    headers = {"Authorization": f"Bearer {token}"}
+    first = await anonymous.post("/api/v1/spacecraft", json=HUBBLE, headers=headers)
+    assert first.status_code == 201
+    # Gone from the database, but remembered: the next write does not read it again...
+    await goofs.state.db.write(Session.execute, delete(ApiToken))
+    renamed = await anonymous.patch(
+        first.headers["Location"], json={"name": "Hubble"}, headers=headers
+    )
+    assert renamed.status_code == 200
+    # ...until the memory of it runs out; then the database decides again.
+    goofs.state.known_tokens.clear()
+    refused = await anonymous.patch(first.headers["Location"], json={"name": "H"}, headers=headers)
+    assert refused.status_code == 401
+
+    wrong = {"Authorization": "Bearer goofs_not-a-real-token"}
+    assert (
+        await anonymous.post("/api/v1/spacecraft", json=HUBBLE, headers=wrong)
+    ).status_code == 401
+    assert len(goofs.state.known_tokens) == 0
 
 
 async def test_events_record_the_acting_operator(goofs: Running) -> None:

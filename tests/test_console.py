@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from galactic_goofs.fleet.models import Spacecraft
 from tests.support import Running
@@ -237,23 +238,22 @@ async def test_a_page_deep_in_ten_thousand_spacecraft_holds_one_page(
     goofs_sqlite: Running,
 ) -> None:
     now = datetime.now(UTC)
-    async with goofs_sqlite.state.db.writing() as session:
-        await session.execute(
-            insert(Spacecraft),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "name": f"Cubesat {n:05d}",
-                    "cospar_id": f"{2000 + n // 999}-{n % 999 + 1:03d}A",
-                    "status": "NOMINAL",
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-                for n in range(10_000)
-            ],
-        )
-        await session.commit()
+    await goofs_sqlite.state.db.write(
+        Session.execute,
+        insert(Spacecraft),
+        [
+            {
+                "id": uuid.uuid4(),
+                "name": f"Cubesat {n:05d}",
+                "cospar_id": f"{2000 + n // 999}-{n % 999 + 1:03d}A",
+                "status": "NOMINAL",
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for n in range(10_000)
+        ],
+    )
 
     started = time.perf_counter()
     response = await goofs_sqlite.client.get("/", params={"page": 150})

@@ -384,8 +384,7 @@ async def test_a_console_whose_cursor_was_pruned_reloads_the_board(
     await expect(console.page.locator("#create-form .notice")).to_contain_text("Pioneer 10")
     craft_id = await create(goofs_sqlite, "Pioneer 11", "1973-019A")
     await goofs_sqlite.client.post(f"/api/v1/spacecraft/{craft_id}/malfunction")
-    async with goofs_sqlite.state.db.writing() as session:
-        assert await events_service.prune(session, keep=1) == 2
+    assert await goofs_sqlite.state.db.write(events_service.prune, keep=1) == 2
     await goofs_sqlite.state.hub.start()
 
     await console.page.unroute("**/console/stream*")

@@ -31,13 +31,12 @@ async def commit_changes(db: Database, count: int, start: int = 1) -> list[Event
     """Changes written to the log without being published, as if the broker lost them."""
     events = []
     for number in range(start, start + count):
-        async with db.writing() as session:
-            change = await service.create(
-                session,
-                SpacecraftCreate(name=f"Craft {number}", cospar_id=f"2024-{number:03d}A"),
-                actor="test",
-                rng=random.Random(number),
-            )
+        change = await db.write(
+            service.create,
+            SpacecraftCreate(name=f"Craft {number}", cospar_id=f"2024-{number:03d}A"),
+            actor="test",
+            rng=random.Random(number),
+        )
         events.append(change.event)
     return events
 

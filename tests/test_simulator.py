@@ -74,13 +74,12 @@ def _state(db: Database) -> AppState:
 
 async def _nominal(db: Database, count: int) -> None:
     for number in range(count):
-        async with db.writing() as session:
-            await service.create(
-                session,
-                SpacecraftCreate(name=f"N{number}", cospar_id=f"2026-{number + 1:03d}A"),
-                actor="test",
-                rng=random.Random(),
-            )
+        await db.write(
+            service.create,
+            SpacecraftCreate(name=f"N{number}", cospar_id=f"2026-{number + 1:03d}A"),
+            actor="test",
+            rng=random.Random(),
+        )
 
 
 async def test_only_one_simulator_holds_the_lease(db: Database) -> None:

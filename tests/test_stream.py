@@ -128,8 +128,7 @@ async def test_a_cursor_ahead_of_the_log_gets_a_reset(goofs: Running) -> None:
 async def test_a_cursor_older_than_the_retained_log_gets_a_reset(goofs: Running) -> None:
     for number in range(1, 6):
         await change(goofs, number)
-    async with goofs.state.db.writing() as session:
-        assert await events_service.prune(session, keep=2) == 3
+    assert await goofs.state.db.write(events_service.prune, keep=2) == 3
 
     async with stream(goofs, params={"after": 1}) as events:
         (reset,) = await take(events, 1)

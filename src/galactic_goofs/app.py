@@ -157,10 +157,14 @@ async def _database_ok(db: Database) -> bool:
 
 async def _prune_periodically(db: Database, keep: int) -> None:
     while True:
+        pruned = 0
         try:
-            async with db.writing() as session:
-                if pruned := await events_service.prune(session, keep):
-                    log.info("pruned %d old events", pruned)
+            # In batches, each a short write, with the loop free in between.
+            while batch := await db.write(events_service.prune, keep):
+                pruned += batch
+                await asyncio.sleep(0)
         except Exception as error:
             log.warning("pruning the event log failed: %s", error)
+        if pruned:
+            log.info("pruned %d old events", pruned)
         await asyncio.sleep(PRUNE_INTERVAL)

@@ -137,8 +137,7 @@ def _read_password() -> str:
 async def _add_operator(settings: Settings, name: str, password: str) -> None:
     db = Database(settings.database_url)
     try:
-        async with db.writing() as session:
-            await auth.add_operator(session, name, password)
+        await auth.add_operator(db, name, password)
     finally:
         await db.dispose()
 
@@ -146,8 +145,7 @@ async def _add_operator(settings: Settings, name: str, password: str) -> None:
 async def _create_token(settings: Settings, name: str) -> str:
     db = Database(settings.database_url)
     try:
-        async with db.writing() as session:
-            return await auth.create_token(session, name)
+        return await db.write(auth.create_token, name)
     finally:
         await db.dispose()
 
@@ -159,8 +157,7 @@ async def _ensure_first_operator(settings: Settings) -> str | None:
             await migrate.ensure_current(db)
         except migrate.SchemaOutOfDate:
             return None  # the server refuses to start on it, with the reason
-        async with db.writing() as session:
-            return await auth.ensure_first_operator(session)
+        return await auth.ensure_first_operator(db)
     finally:
         await db.dispose()
 

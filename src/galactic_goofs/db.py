@@ -1,20 +1,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event, exc
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc, make_url
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -52,14 +47,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str) -> None:
     """WAL so readers never block the writer; our own BEGIN so writes lock the file up front.
 
     pysqlite's implicit transactions begin lazily at the first write, which lets two writers
     read the same snapshot and then fail to upgrade; `BEGIN IMMEDIATE` makes them queue instead.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -70,7 +65,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
 
@@ -92,22 +87,44 @@ async def _close(session: AsyncSession) -> None:
             raise
 
 
-class Database:
-    """The engines and session factories of one app instance.
+P = ParamSpec("P")
+T = TypeVar("T")
+Write = Callable[Concatenate[Session, P], T]
 
-    Writes go through `write_sessions`. On SQLite that engine holds a single connection that
-    begins with `BEGIN IMMEDIATE`, so writers in this process queue in the pool rather than
-    spinning on the file lock; reads use a separate pool. On PostgreSQL both are one engine.
+
+class Database:
+    """The engines of one app instance: reads are async, a write is a function of a `Session`.
+
+    `write(fn, ...)` runs `fn(session, ...)` in one transaction that commits when it returns
+    and rolls back when it raises. A write never awaits in the middle:
+
+    - On SQLite it runs in place, on the event loop's thread, over a plain `sqlite3` connection
+      that begins with `BEGIN IMMEDIATE`. Its statements are short (by key; in WAL mode a commit
+      does not wait for the disk), so this costs tens of microseconds where an async driver
+      costs a thread hop and several turns of the loop per statement, most of a change's CPU.
+      Writes are serialised by the loop itself, so one connection serves them all. Another
+      process holding the file's write lock (a CLI command) makes the loop wait up to the busy
+      timeout: keep one server process per SQLite file.
+    - On PostgreSQL it runs through `AsyncSession.run_sync`, on the shared async engine.
+
+    Reads (`reading()`) keep the async driver, so a long search never stalls the loop.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._sqlite_writer: sessionmaker[Session] | None = None
         if self.is_sqlite:
             self.engine = create_async_engine(url, pool_size=5, max_overflow=10)
-            _configure_sqlite(self.engine, begin="BEGIN")
-            self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0)
-            _configure_sqlite(self.write_engine, begin="BEGIN IMMEDIATE")
+            _configure_sqlite(self.engine.sync_engine, begin="BEGIN")
+            self.sqlite_write_engine = create_engine(
+                make_url(url).set(drivername="sqlite+pysqlite"),
+                pool_size=1,
+                max_overflow=0,
+                connect_args={"check_same_thread": False},
+            )
+            _configure_sqlite(self.sqlite_write_engine, begin="BEGIN IMMEDIATE")
+            self._sqlite_writer = sessionmaker(self.sqlite_write_engine, expire_on_commit=False)
         else:
             self.engine = create_async_engine(
                 url,
@@ -118,9 +135,7 @@ class Database:
                 # seconds, not a request left hanging for asyncpg's default minute.
                 connect_args={"timeout": CONNECT_TIMEOUT},
             )
-            self.write_engine = self.engine
         self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -130,15 +145,23 @@ class Database:
         finally:
             await _close(session)
 
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncSession]:
-        session = self.write_sessions()
+    async def write(self, fn: Write[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(session, *args, **kwargs)` in one write transaction; see the class."""
+        if self._sqlite_writer is not None:
+            with self._sqlite_writer() as session, session.begin():
+                return fn(session, *args, **kwargs)
+        async_session = self.read_sessions()
         try:
-            yield session
+            return await async_session.run_sync(_in_transaction, fn, *args, **kwargs)
         finally:
-            await _close(session)
+            await _close(async_session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.write_engine is not self.engine:
-            await self.write_engine.dispose()
+        if self.is_sqlite:
+            self.sqlite_write_engine.dispose()
+
+
+def _in_transaction(session: Session, fn: Write[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    with session.begin():
+        return fn(session, *args, **kwargs)

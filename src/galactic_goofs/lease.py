@@ -4,8 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from galactic_goofs.db import Base, utcnow
 
@@ -20,38 +19,35 @@ class Lease(Base):
     expires_at: Mapped[datetime]
 
 
-async def acquire(session: AsyncSession, name: str, holder: str, ttl: float) -> bool:
-    """Take or renew the lease; true while `holder` has it. Commits."""
+def acquire(session: Session, name: str, holder: str, ttl: float) -> bool:
+    """Take or renew the lease; true while `holder` has it."""
     now = utcnow()
     expires_at = now + timedelta(seconds=ttl)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
+    session.execute(
         insert(Lease)
         .values(name=name, holder=holder, expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=[Lease.name])
     )
-    await session.execute(
+    session.execute(
         update(Lease)
         .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
         .values(holder=holder, expires_at=expires_at)
     )
-    held = await is_held(session, name, holder)
-    await session.commit()
-    return held
+    return is_held(session, name, holder)
 
 
-async def is_held(session: AsyncSession, name: str, holder: str) -> bool:
+def is_held(session: Session, name: str, holder: str) -> bool:
     """Whether `holder` has the lease now, read inside the caller's transaction (a fence)."""
-    expires_at = await session.scalar(
+    expires_at = session.scalar(
         select(Lease.expires_at).where(Lease.name == name, Lease.holder == holder)
     )
     return expires_at is not None and expires_at > utcnow()
 
 
-async def release(session: AsyncSession, name: str, holder: str) -> None:
-    await session.execute(
+def release(session: Session, name: str, holder: str) -> None:
+    session.execute(
         update(Lease)
         .where(Lease.name == name, Lease.holder == holder)
         .values(expires_at=utcnow() - timedelta(seconds=1))
     )
-    await session.commit()

@@ -5,6 +5,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from galactic_goofs.db import Database
 
@@ -18,13 +19,12 @@ def alembic_config() -> Config:
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run from several instances at once."""
 
-    def run(connection: Connection) -> None:
+    def run(session: Session) -> None:
         config = alembic_config()
-        config.attributes["connection"] = connection
+        config.attributes["connection"] = session.connection()
         command.upgrade(config, revision)
 
-    async with db.write_engine.begin() as connection:
-        await connection.run_sync(run)
+    await db.write(run)
 
 
 class SchemaOutOfDate(RuntimeError):

@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from galactic_goofs import lease
 from galactic_goofs.deps import AppState
@@ -58,10 +58,9 @@ class FaultSimulator:
                 await asyncio.shield(self._release())
 
     async def fire(self) -> None:
-        async with self.state.db.writing() as session:
-            change = await service.malfunction_random(
-                session, actor=ACTOR, rng=self.state.rng, fence=self._still_leading
-            )
+        change = await self.state.db.write(
+            service.malfunction_random, actor=ACTOR, rng=self.state.rng, fence=self._still_leading
+        )
         if change is not None and change.spacecraft.fault is not None:
             fault = change.spacecraft.fault
             log.info(
@@ -73,12 +72,11 @@ class FaultSimulator:
             )
         await self.state.publish(change)
 
-    async def _still_leading(self, session: AsyncSession) -> bool:
-        return await lease.is_held(session, LEASE_NAME, self.holder)
+    def _still_leading(self, session: Session) -> bool:
+        return lease.is_held(session, LEASE_NAME, self.holder)
 
     async def renew(self) -> None:
-        async with self.state.db.writing() as session:
-            leading = await lease.acquire(session, LEASE_NAME, self.holder, self.lease_ttl)
+        leading = await self.state.db.write(lease.acquire, LEASE_NAME, self.holder, self.lease_ttl)
         if leading != self.leading:
             log.info(
                 "fault simulator %s on %s", "leading" if leading else "standing by", self.holder
@@ -91,7 +89,6 @@ class FaultSimulator:
 
     async def _release(self) -> None:
         try:
-            async with self.state.db.writing() as session:
-                await lease.release(session, LEASE_NAME, self.holder)
+            await self.state.db.write(lease.release, LEASE_NAME, self.holder)
         except Exception as error:
             log.warning("could not release the simulator lease: %s", error)

@@ -46,12 +46,18 @@ async def current_identity(request: Request) -> Identity | None:
 
 
 async def _identify(request: Request) -> Identity | None:
-    db = _state(request).db
+    state = _state(request)
+    db = state.db
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         token = credentials.strip()
-        async with db.reading() as session:
-            identity = await service.identify_token(session, token) if token else None
+        token_digest = service.digest(token)
+        identity = state.known_tokens.get(token_digest)
+        if identity is None and token:
+            async with db.reading() as session:
+                identity = await service.identify_token(session, token)
+            if identity is not None:
+                state.known_tokens[token_digest] = identity
         if identity is None:
             # A client that sent a token meant to be someone: say it did not work.
             raise NotAuthenticated("the API token is not valid")

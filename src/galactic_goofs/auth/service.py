@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from galactic_goofs.auth.models import ApiToken, BrowserSession, Operator, SignInFailure
 from galactic_goofs.db import Database, utcnow
@@ -103,19 +104,16 @@ async def password_matches(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(verify)
 
 
-async def add_operator(session: AsyncSession, name: str, password: str) -> Operator:
+async def add_operator(db: Database, name: str, password: str) -> None:
     operator = Operator(
         name=check_name(name),
         password_hash=await hash_password(check_password(password)),
         created_at=utcnow(),
     )
-    session.add(operator)
     try:
-        await session.commit()
+        await db.write(Session.add, operator)
     except IntegrityError:
-        await session.rollback()
         raise Conflict(f"an operator named {name!r} already exists") from None
-    return operator
 
 
 async def operator_names(session: AsyncSession) -> list[str]:
@@ -126,26 +124,26 @@ async def count_operators(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Operator)) or 0
 
 
-async def ensure_first_operator(session: AsyncSession) -> str | None:
+async def ensure_first_operator(db: Database) -> str | None:
     """On a database with no operator, create `admin`; returns its password (shown once)."""
-    if await count_operators(session):
-        return None
+    async with db.reading() as session:
+        if await count_operators(session):
+            return None
     password = secrets.token_urlsafe(15)
     try:
-        await add_operator(session, FIRST_OPERATOR, password)
+        await add_operator(db, FIRST_OPERATOR, password)
     except Conflict:
         return None  # another instance starting at the same moment made it first
     return password
 
 
-async def create_token(session: AsyncSession, name: str) -> str:
-    """A new API token for `name`. Returned once: only its digest is stored."""
-    operator_id = await session.scalar(select(Operator.id).where(Operator.name == name))
+def create_token(session: Session, name: str) -> str:
+    """A new API token for `name` (a write). Returned once: only its digest is stored."""
+    operator_id = session.scalar(select(Operator.id).where(Operator.name == name))
     if operator_id is None:
         raise NotFound(f"no operator named {name!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(operator_id=operator_id, token_hash=digest(token), created_at=utcnow()))
-    await session.commit()
     return token
 
 
@@ -191,33 +189,33 @@ async def sign_in(
             )
         ).one_or_none()
     matches = await password_matches(row.password_hash if row else _dummy_hash(), password)
+    if row is None or not matches:
+        await db.write(_record_failure, name, address, throttle)
+        raise InvalidCredentials("wrong operator name or password")
+    return await db.write(_open_session, row.id, name, lifetime)
+
+
+def _record_failure(session: Session, name: str, address: str, throttle: Throttle) -> None:
     now = utcnow()
-    async with db.writing() as session:
-        if row is None or not matches:
-            await session.execute(
-                delete(SignInFailure).where(SignInFailure.failed_at < now - throttle.window)
-            )
-            session.add(SignInFailure(name=name, address=address, failed_at=now))
-            await session.commit()
-            raise InvalidCredentials("wrong operator name or password")
-        key = secrets.token_urlsafe(32)
-        await session.execute(delete(BrowserSession).where(BrowserSession.expires_at < now))
-        await session.execute(delete(SignInFailure).where(SignInFailure.name == name))
-        session.add(
-            BrowserSession(
-                key_hash=digest(key),
-                operator_id=row.id,
-                created_at=now,
-                expires_at=now + lifetime,
-            )
+    session.execute(delete(SignInFailure).where(SignInFailure.failed_at < now - throttle.window))
+    session.add(SignInFailure(name=name, address=address, failed_at=now))
+
+
+def _open_session(session: Session, operator_id: int, name: str, lifetime: timedelta) -> str:
+    now = utcnow()
+    key = secrets.token_urlsafe(32)
+    session.execute(delete(BrowserSession).where(BrowserSession.expires_at < now))
+    session.execute(delete(SignInFailure).where(SignInFailure.name == name))
+    session.add(
+        BrowserSession(
+            key_hash=digest(key), operator_id=operator_id, created_at=now, expires_at=now + lifetime
         )
-        await session.commit()
+    )
     return key
 
 
-async def sign_out(session: AsyncSession, key: str) -> None:
-    await session.execute(delete(BrowserSession).where(BrowserSession.key_hash == digest(key)))
-    await session.commit()
+def sign_out(session: Session, key: str) -> None:
+    session.execute(delete(BrowserSession).where(BrowserSession.key_hash == digest(key)))
 
 
 async def _refuse_if_throttled(

@@ -77,8 +77,7 @@ async def signin(
 @router.post("/signout", dependencies=[Depends(verify_csrf)])
 async def signout(request: Request, state: StateDep) -> Response:
     if key := request.cookies.get(SESSION_COOKIE):
-        async with state.db.writing() as session:
-            await service.sign_out(session, key)
+        await state.db.write(service.sign_out, key)
     response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
     return response

@@ -4,40 +4,46 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.events.models import Event, EventLogHead
 from galactic_goofs.events.schemas import EventRead, EventType
 
+# The two statements of every change, built once: Core on the session's connection, where the
+# ORM's unit of work would cost more than the rest of the change.
+_CLAIM = (
+    update(EventLogHead)
+    .where(EventLogHead.id == 1)
+    .values(last_seq=EventLogHead.last_seq + 1)
+    .returning(EventLogHead.last_seq)
+)
+_RECORD = insert(Event)
 
-async def claim_next_seq(session: AsyncSession) -> int:
+
+def claim_next_seq(session: Session) -> int:
     """First statement of every write: lock the log head and take the next seq.
 
     Concurrent writers wait here until this transaction ends, so what they read next is the
     committed state and their seq comes after ours.
     """
-    seq = await session.scalar(
-        update(EventLogHead)
-        .where(EventLogHead.id == 1)
-        .values(last_seq=EventLogHead.last_seq + 1)
-        .returning(EventLogHead.last_seq)
-    )
+    seq = session.connection().execute(_CLAIM).scalar()
     if seq is None:
         raise RuntimeError("event log head is missing: run `goofs migrate`")
     return int(seq)
 
 
 def record(
-    session: AsyncSession,
+    session: Session,
     seq: int,
     type: EventType,
     spacecraft_id: uuid.UUID,
     actor: str,
     data: dict[str, Any],
 ) -> EventRead:
-    event = Event(
+    event = EventRead(
         seq=seq,
         type=type,
         spacecraft_id=spacecraft_id,
@@ -45,8 +51,8 @@ def record(
         occurred_at=utcnow(),
         data=data,
     )
-    session.add(event)
-    return EventRead.model_validate(event)
+    session.connection().execute(_RECORD, dict(event))
+    return event
 
 
 async def read_after(
@@ -78,9 +84,14 @@ async def first_retained_seq(session: AsyncSession) -> int | None:
     return await session.scalar(select(func.min(Event.seq)))
 
 
-async def prune(session: AsyncSession, keep: int) -> int:
-    """Drop all but the newest `keep` events; returns how many went. Commits."""
-    head = await last_seq(session)
-    result = await session.execute(delete(Event).where(Event.seq <= head - keep))
-    await session.commit()
+PRUNE_BATCH = 5_000
+
+
+def prune(session: Session, keep: int, batch: int = PRUNE_BATCH) -> int:
+    """Drop the oldest events beyond the newest `keep`, at most `batch` of them (one write
+    stays short); returns how many went."""
+    head = session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1)) or 0
+    oldest = session.scalar(select(func.min(Event.seq))) or 0
+    upto = min(head - keep, oldest + batch - 1)
+    result = session.execute(delete(Event).where(Event.seq <= upto))
     return result.rowcount or 0  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from galactic_goofs.deps import Actor, ReadSession, StateDep, WriteSession
+from galactic_goofs.deps import Actor, ReadSession, StateDep
 from galactic_goofs.fleet import service
 from galactic_goofs.fleet.models import Status
 from galactic_goofs.fleet.schemas import (
@@ -29,9 +29,9 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 async def create_spacecraft(
-    data: SpacecraftCreate, session: WriteSession, state: StateDep, actor: Actor, response: Response
+    data: SpacecraftCreate, state: StateDep, actor: Actor, response: Response
 ) -> SpacecraftRead:
-    change = await service.create(session, data, actor=actor, rng=state.rng)
+    change = await state.db.write(service.create, data, actor=actor, rng=state.rng)
     await state.publish(change)
     response.headers["Location"] = f"{router.prefix}/{change.spacecraft.id}"
     return change.spacecraft
@@ -72,27 +72,24 @@ async def get_spacecraft(spacecraft_id: uuid.UUID, session: ReadSession) -> Spac
 async def update_spacecraft(
     spacecraft_id: uuid.UUID,
     data: SpacecraftUpdate,
-    session: WriteSession,
     state: StateDep,
     actor: Actor,
 ) -> SpacecraftRead:
-    change = await service.update(session, spacecraft_id, data, actor=actor)
+    change = await state.db.write(service.update, spacecraft_id, data, actor=actor)
     await state.publish(change)
     return change.spacecraft
 
 
 @router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def delete_spacecraft(
-    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
-) -> None:
-    await state.publish(await service.delete(session, spacecraft_id, actor=actor))
+async def delete_spacecraft(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> None:
+    await state.publish(await state.db.write(service.delete, spacecraft_id, actor=actor))
 
 
 @router.post("/{spacecraft_id}/repair", responses=ERRORS | CONFLICT)
 async def repair_spacecraft(
-    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
+    spacecraft_id: uuid.UUID, state: StateDep, actor: Actor
 ) -> SpacecraftRead:
-    change = await service.repair(session, spacecraft_id, actor=actor)
+    change = await state.db.write(service.repair, spacecraft_id, actor=actor)
     await state.publish(change)
     return change.spacecraft
 
@@ -100,13 +97,16 @@ async def repair_spacecraft(
 @router.post("/{spacecraft_id}/malfunction", responses=ERRORS | CONFLICT)
 async def malfunction_spacecraft(
     spacecraft_id: uuid.UUID,
-    session: WriteSession,
     state: StateDep,
     actor: Actor,
     request: Annotated[MalfunctionRequest | None, Body()] = None,
 ) -> SpacecraftRead:
-    change = await service.malfunction(
-        session, spacecraft_id, request or MalfunctionRequest(), actor=actor, rng=state.rng
+    change = await state.db.write(
+        service.malfunction,
+        spacecraft_id,
+        request or MalfunctionRequest(),
+        actor=actor,
+        rng=state.rng,
     )
     await state.publish(change)
     return change.spacecraft

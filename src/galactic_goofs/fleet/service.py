@@ -1,17 +1,19 @@
-"""Every rule about spacecraft. Each change is one transaction: the row and its event."""
+"""Every rule about spacecraft: reads (async sessions) and changes (functions of a Session)."""
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, bindparam, func, inspect, or_, select
+from sqlalchemy import update as update_statement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound
@@ -38,14 +40,20 @@ class Change:
     event: EventRead
 
 
-class _NothingToDo(Exception):
-    """Rolls a change back without an error (and so hands its seq back)."""
+Fence = Callable[[Session], bool]
+
+# Malfunction and repair are what the simulator and the operators do all day, so they run as
+# statements built once, on the session's connection: the ORM's identity map and unit of work
+# cost more than the rest of such a change. The rarer changes use the ORM.
+_COLUMNS = inspect(Spacecraft).columns
+_ROW = select(*_COLUMNS).where(Spacecraft.id == bindparam("craft_id"))
+_SET = (
+    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")).returning(*_COLUMNS)
+)
 
 
-Fence = Callable[[AsyncSession], Awaitable[bool]]
-
-
-def to_read(craft: Spacecraft) -> SpacecraftRead:
+def to_read(craft: Spacecraft | Row[Any]) -> SpacecraftRead:
+    """The API's view of a spacecraft, from the ORM object or a Core row of its columns."""
     fault = None
     if craft.fault_subsystem is not None:
         fault = Fault(
@@ -67,7 +75,10 @@ def to_read(craft: Spacecraft) -> SpacecraftRead:
 
 
 async def get(session: AsyncSession, spacecraft_id: uuid.UUID) -> SpacecraftRead:
-    return to_read(await _load(session, spacecraft_id))
+    craft = await session.get(Spacecraft, spacecraft_id)
+    if craft is None:
+        raise NotFound(f"no spacecraft with id {spacecraft_id}")
+    return to_read(craft)
 
 
 async def list_spacecraft(
@@ -111,139 +122,134 @@ async def summary(session: AsyncSession) -> FleetSummary:
     )
 
 
-async def create(
-    session: AsyncSession, data: SpacecraftCreate, *, actor: str, rng: random.Random
+# Changes. Each is a plain function of a `Session`, run by `Database.write` as one transaction
+# (`await db.write(service.repair, spacecraft_id, actor=...)`): the row and its event commit
+# together or not at all. Each starts by claiming the next event seq, which makes concurrent
+# changes wait for one another, so what a change reads next is the committed state.
+
+
+def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.Random) -> Change:
+    seq = events.claim_next_seq(session)
+    _ensure_cospar_id_free(session, data.cospar_id)
+    now = utcnow()
+    craft = Spacecraft(
+        id=uuid.uuid4(),
+        name=data.name,
+        cospar_id=data.cospar_id,
+        status=Status.NOMINAL,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    if data.status is Status.MALFUNCTIONING:
+        _break(craft, faults.pick(rng), now)
+    session.add(craft)
+    return _record(session, seq, EventType.CREATED, craft, actor)
+
+
+def update(
+    session: Session, spacecraft_id: uuid.UUID, data: SpacecraftUpdate, *, actor: str
 ) -> Change:
-    async with _change(session) as seq:
-        await _ensure_cospar_id_free(session, data.cospar_id)
-        now = utcnow()
-        craft = Spacecraft(
-            id=uuid.uuid4(),
-            name=data.name,
-            cospar_id=data.cospar_id,
-            status=Status.NOMINAL,
-            created_at=now,
-            updated_at=now,
-            version=1,
+    seq = events.claim_next_seq(session)
+    craft = _load(session, spacecraft_id)
+    if data.version is not None and data.version != craft.version:
+        raise Conflict(
+            f"{craft.name} was changed by someone else (you edited version {data.version}, "
+            f"it is now at version {craft.version}); reload and try again"
         )
-        if data.status is Status.MALFUNCTIONING:
-            _break(craft, faults.pick(rng), now)
-        session.add(craft)
-        return _record(session, seq, EventType.CREATED, craft, actor)
+    changes: dict[str, list[str]] = {}
+    if data.cospar_id is not None and data.cospar_id != craft.cospar_id:
+        _ensure_cospar_id_free(session, data.cospar_id)
+        changes["cospar_id"] = [craft.cospar_id, data.cospar_id]
+        craft.cospar_id = data.cospar_id
+    if data.name is not None and data.name != craft.name:
+        changes["name"] = [craft.name, data.name]
+        craft.name = data.name
+    _touch(craft)
+    return _record(session, seq, EventType.UPDATED, craft, actor, changes=changes)
 
 
-async def update(
-    session: AsyncSession, spacecraft_id: uuid.UUID, data: SpacecraftUpdate, *, actor: str
-) -> Change:
-    async with _change(session) as seq:
-        craft = await _load(session, spacecraft_id)
-        if data.version is not None and data.version != craft.version:
-            raise Conflict(
-                f"{craft.name} was changed by someone else (you edited version {data.version}, "
-                f"it is now at version {craft.version}); reload and try again"
-            )
-        changes: dict[str, list[str]] = {}
-        if data.cospar_id is not None and data.cospar_id != craft.cospar_id:
-            await _ensure_cospar_id_free(session, data.cospar_id)
-            changes["cospar_id"] = [craft.cospar_id, data.cospar_id]
-            craft.cospar_id = data.cospar_id
-        if data.name is not None and data.name != craft.name:
-            changes["name"] = [craft.name, data.name]
-            craft.name = data.name
-        _touch(craft)
-        return _record(session, seq, EventType.UPDATED, craft, actor, changes=changes)
-
-
-async def malfunction(
-    session: AsyncSession,
+def malfunction(
+    session: Session,
     spacecraft_id: uuid.UUID,
     request: MalfunctionRequest,
     *,
     actor: str,
     rng: random.Random,
 ) -> Change:
-    async with _change(session) as seq:
-        craft = await _load(session, spacecraft_id)
-        if craft.status == Status.MALFUNCTIONING:
-            raise Conflict(f"{craft.name} is already malfunctioning; repair it first")
-        template = faults.pick(rng, request.subsystem)
-        fault = faults.FaultTemplate(
-            subsystem=template.subsystem,
-            severity=request.severity or template.severity,
-            description=request.description or template.description,
-        )
-        return _malfunction(session, seq, craft, fault, actor)
+    seq = events.claim_next_seq(session)
+    craft = _row(session, spacecraft_id)
+    if craft.status == Status.MALFUNCTIONING:
+        raise Conflict(f"{craft.name} is already malfunctioning; repair it first")
+    template = faults.pick(rng, request.subsystem)
+    fault = faults.FaultTemplate(
+        subsystem=template.subsystem,
+        severity=request.severity or template.severity,
+        description=request.description or template.description,
+    )
+    return _malfunction(session, seq, craft, fault, actor)
 
 
-async def malfunction_random(
-    session: AsyncSession, *, actor: str, rng: random.Random, fence: Fence | None = None
+def malfunction_random(
+    session: Session, *, actor: str, rng: random.Random, fence: Fence | None = None
 ) -> Change | None:
     """Break one random nominal spacecraft, if there is one and `fence` still allows it."""
-    try:
-        async with _change(session) as seq:
-            if fence is not None and not await fence(session):
-                raise _NothingToDo
-            craft = await session.scalar(
-                select(Spacecraft)
-                .where(Spacecraft.status == Status.NOMINAL)
-                .order_by(func.random())
-                .limit(1)
-            )
-            if craft is None:
-                raise _NothingToDo
-            return _malfunction(session, seq, craft, faults.pick(rng), actor)
-    except _NothingToDo:
-        return None
-
-
-async def repair(session: AsyncSession, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
-    async with _change(session) as seq:
-        craft = await _load(session, spacecraft_id)
-        if craft.status != Status.MALFUNCTIONING:
-            raise Conflict(f"{craft.name} is nominal; there is nothing to repair")
-        fault = to_read(craft).fault
-        craft.status = Status.NOMINAL
-        craft.fault_subsystem = craft.fault_severity = craft.fault_description = None
-        craft.fault_since = None
-        _touch(craft)
-        return _record(
-            session,
-            seq,
-            EventType.REPAIRED,
-            craft,
-            actor,
-            fault=fault.model_dump(mode="json") if fault else None,
+    seq = events.claim_next_seq(session)
+    craft_id = None
+    if fence is None or fence(session):
+        craft_id = session.scalar(
+            select(Spacecraft.id)
+            .where(Spacecraft.status == Status.NOMINAL)
+            .order_by(func.random())
+            .limit(1)
         )
+    if craft_id is None:
+        session.rollback()  # hands the seq back: nothing happened
+        return None
+    return _malfunction(session, seq, _row(session, craft_id), faults.pick(rng), actor)
 
 
-async def delete(session: AsyncSession, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
-    async with _change(session) as seq:
-        craft = await _load(session, spacecraft_id)
-        change = _record(session, seq, EventType.DELETED, craft, actor)
-        await session.delete(craft)
-        return change
+def repair(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
+    seq = events.claim_next_seq(session)
+    craft = _row(session, spacecraft_id)
+    if craft.status != Status.MALFUNCTIONING:
+        raise Conflict(f"{craft.name} is nominal; there is nothing to repair")
+    fault = to_read(craft).fault
+    repaired = _set(
+        session,
+        craft,
+        status=Status.NOMINAL,
+        fault_subsystem=None,
+        fault_severity=None,
+        fault_description=None,
+        fault_since=None,
+    )
+    return _record(
+        session,
+        seq,
+        EventType.REPAIRED,
+        repaired,
+        actor,
+        fault=fault.model_dump(mode="json") if fault else None,
+    )
 
 
-@asynccontextmanager
-async def _change(session: AsyncSession) -> AsyncIterator[int]:
-    """One write transaction that starts by claiming the next event seq."""
-    try:
-        async with session.begin():
-            yield await events.claim_next_seq(session)
-    except IntegrityError as error:
-        # Our own checks run under the log lock, so this is a guard, not the rule.
-        raise Conflict("that change conflicts with the fleet as it is now; reload") from error
+def delete(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
+    seq = events.claim_next_seq(session)
+    craft = _load(session, spacecraft_id)
+    session.delete(craft)
+    return _record(session, seq, EventType.DELETED, craft, actor)
 
 
-async def _load(session: AsyncSession, spacecraft_id: uuid.UUID) -> Spacecraft:
-    craft = await session.get(Spacecraft, spacecraft_id, populate_existing=True)
+def _load(session: Session, spacecraft_id: uuid.UUID) -> Spacecraft:
+    craft = session.get(Spacecraft, spacecraft_id)
     if craft is None:
         raise NotFound(f"no spacecraft with id {spacecraft_id}")
     return craft
 
 
-async def _ensure_cospar_id_free(session: AsyncSession, cospar_id: str) -> None:
-    holder = await session.scalar(select(Spacecraft.name).where(Spacecraft.cospar_id == cospar_id))
+def _ensure_cospar_id_free(session: Session, cospar_id: str) -> None:
+    holder = session.scalar(select(Spacecraft.name).where(Spacecraft.cospar_id == cospar_id))
     if holder is not None:
         raise Conflict(f"COSPAR ID {cospar_id} is already registered to {holder}")
 
@@ -257,20 +263,42 @@ def _break(craft: Spacecraft, fault: faults.FaultTemplate, now: Any) -> None:
 
 
 def _malfunction(
-    session: AsyncSession, seq: int, craft: Spacecraft, fault: faults.FaultTemplate, actor: str
+    session: Session, seq: int, craft: Row[Any], fault: faults.FaultTemplate, actor: str
 ) -> Change:
-    _touch(craft)
-    _break(craft, fault, craft.updated_at)
-    read = to_read(craft)
+    now = utcnow()
+    broken = _set(
+        session,
+        craft,
+        now=now,
+        status=Status.MALFUNCTIONING,
+        fault_subsystem=fault.subsystem,
+        fault_severity=fault.severity,
+        fault_description=fault.description,
+        fault_since=now,
+    )
+    read = to_read(broken)
     assert read.fault is not None
     return _record(
         session,
         seq,
         EventType.MALFUNCTIONED,
-        craft,
+        broken,
         actor,
         fault=read.fault.model_dump(mode="json"),
     )
+
+
+def _row(session: Session, spacecraft_id: uuid.UUID) -> Row[Any]:
+    craft = session.connection().execute(_ROW, {"craft_id": spacecraft_id}).one_or_none()
+    if craft is None:
+        raise NotFound(f"no spacecraft with id {spacecraft_id}")
+    return craft
+
+
+def _set(session: Session, craft: Row[Any], now: datetime | None = None, **values: Any) -> Row[Any]:
+    """Write `values` to the spacecraft (touched: new version and time); returns the new row."""
+    values.update(craft_id=craft.id, updated_at=now or utcnow(), version=craft.version + 1)
+    return session.connection().execute(_SET, values).one()
 
 
 def _touch(craft: Spacecraft) -> None:
@@ -279,16 +307,23 @@ def _touch(craft: Spacecraft) -> None:
 
 
 def _record(
-    session: AsyncSession,
+    session: Session,
     seq: int,
     type: EventType,
-    craft: Spacecraft,
+    craft: Spacecraft | Row[Any],
     actor: str,
     **details: Any,
 ) -> Change:
+    """The change's event, and the change written out (so a constraint fails here, as 409)."""
     snapshot = to_read(craft)
     data = {"spacecraft": snapshot.model_dump(mode="json"), **details}
-    return Change(snapshot, events.record(session, seq, type, craft.id, actor, data))
+    change = Change(snapshot, events.record(session, seq, type, craft.id, actor, data))
+    try:
+        session.flush()
+    except IntegrityError as error:
+        # Our own checks run under the log lock, so this is a guard, not the rule.
+        raise Conflict("that change conflicts with the fleet as it is now; reload") from error
+    return change
 
 
 def _escape_like(text: str) -> str:

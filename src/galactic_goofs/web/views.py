@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
-from galactic_goofs.deps import Actor, AppState, ReadSession, StateDep, WriteSession
+from galactic_goofs.deps import Actor, AppState, ReadSession, StateDep
 from galactic_goofs.errors import Conflict
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead
@@ -63,7 +63,7 @@ class BoardQuery:
         return f"/?{query}" if query else "/"
 
 
-def board_query(
+async def board_query(  # async: a plain def dependency would run in a thread
     q: Search = "",
     # The filter's "all" option sends an empty value.
     status: Annotated[str | None, Query(pattern="^(|NOMINAL|MALFUNCTIONING)$")] = None,
@@ -161,15 +161,13 @@ async def stream(
 
 
 @router.post("/console/spacecraft", response_class=HTMLResponse)
-async def create(
-    request: Request, session: WriteSession, state: StateDep, actor: Actor
-) -> HTMLResponse:
+async def create(request: Request, state: StateDep, actor: Actor) -> HTMLResponse:
     values = await _form_values(request, ("name", "cospar_id", "status"))
     parsed = forms.parse(SpacecraftCreate, values)
     if isinstance(parsed, forms.FormErrors):
         return _create_form(request, values, parsed, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
-        change = await service.create(session, parsed, actor=actor, rng=state.rng)
+        change = await state.db.write(service.create, parsed, actor=actor, rng=state.rng)
     except Conflict as error:
         return _create_form(request, values, forms.conflict_errors(error), error.status_code)
     await state.publish(change)
@@ -196,7 +194,7 @@ async def edit_form(
 async def edit(
     request: Request,
     spacecraft_id: uuid.UUID,
-    session: WriteSession,
+    session: ReadSession,
     state: StateDep,
     actor: Actor,
 ) -> HTMLResponse:
@@ -206,7 +204,7 @@ async def edit(
         craft = await service.get(session, spacecraft_id)
         return _edit_row(request, craft, values, parsed, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
-        change = await service.update(session, spacecraft_id, parsed, actor=actor)
+        change = await state.db.write(service.update, spacecraft_id, parsed, actor=actor)
     except Conflict as error:
         craft = await service.get(session, spacecraft_id)
         return _edit_row(request, craft, values, forms.conflict_errors(error), error.status_code)
@@ -215,18 +213,14 @@ async def edit(
 
 
 @router.post("/console/spacecraft/{spacecraft_id}/repair", status_code=204)
-async def repair(
-    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
-) -> Response:
-    await state.publish(await service.repair(session, spacecraft_id, actor=actor))
+async def repair(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
+    await state.publish(await state.db.write(service.repair, spacecraft_id, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/console/spacecraft/{spacecraft_id}", status_code=204)
-async def delete(
-    spacecraft_id: uuid.UUID, session: WriteSession, state: StateDep, actor: Actor
-) -> Response:
-    await state.publish(await service.delete(session, spacecraft_id, actor=actor))
+async def delete(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
+    await state.publish(await state.db.write(service.delete, spacecraft_id, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
