@@ -43,12 +43,12 @@ def scenarios(scale: float, seconds: float | None) -> list[tuple[str, Scenario]]
         (
             "8",
             make(
-                "1k clients + 100 stalled, 20 changes/s, 256-frame queue",
+                "1k clients + 100 stalled, 20 changes/s, 32-frame queue",
                 1000,
                 20,
                 30,
                 stalled=100,
-                env={"GOOFS_STREAM_QUEUE_SIZE": "256"},
+                env={"GOOFS_STREAM_QUEUE_SIZE": "32"},
             ),
         ),
         ("refetch", make("refetch design: 100 clients, 1 change/s", 100, 1, 20, mode="refetch")),

@@ -64,10 +64,6 @@ class Reader(asyncio.Protocol):
             f"Accept: text/event-stream\r\n{last}\r\n"
         )
         self.transport.write(request.encode())
-        if self.mode == "stalled":
-            self.transport.pause_reading()
-            if not self.started.done():
-                self.started.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
@@ -77,6 +73,11 @@ class Reader(asyncio.Protocol):
             if not found:
                 return
             self._headers_done = True
+            if self.mode == "stalled":
+                # Stop reading once the server has answered, that is, once it has subscribed
+                # this client: every event from here on is owed to it.
+                assert self.transport is not None
+                self.transport.pause_reading()
             if not self.started.done():
                 self.started.set_result(None)
             data = b"\n" + data

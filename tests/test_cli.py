@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from galactic_goofs.cli import _listen
 from tests.support import cli_token, free_port, goofs_process
 
 
@@ -71,3 +73,17 @@ def test_a_bad_setting_is_named_in_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "GOOFS_MALFUNCTION_INTERVAL" in result.stderr
     assert "greater than or equal to 0" in result.stderr
+
+
+def test_every_connection_inherits_the_capped_send_buffer() -> None:
+    # Uncapped, Linux lets a connection whose client stopped reading park megabytes in the
+    # kernel; capped, the stall reaches the hub's bounded queue within seconds.
+    listener = _listen("127.0.0.1", 0, 64 * 1024)
+    with listener, socket.create_connection(listener.getsockname()):
+        accepted, _ = listener.accept()
+        with accepted:
+            size = accepted.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    assert size == 2 * 64 * 1024  # Linux doubles what it is given, for its own bookkeeping
+    uncapped = _listen("127.0.0.1", 0, 0)
+    with uncapped:
+        assert uncapped.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) != 2 * 64 * 1024

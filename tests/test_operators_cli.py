@@ -25,7 +25,9 @@ def log_text(log: Path) -> str:
 
 async def first_operator_password(log: Path) -> str | None:
     """The password `goofs serve` printed for `admin`, once it has started (None if it did not)."""
-    await wait_until(lambda: "Uvicorn running" in log_text(log), message="uvicorn to start")
+    await wait_until(
+        lambda: "Galactic Goofs on http://" in log_text(log), message="uvicorn to start"
+    )
     match = FIRST_OPERATOR_LINE.search(log_text(log))
     return match.group(1) if match else None
 
@@ -71,7 +73,9 @@ async def test_an_operator_added_on_the_command_line_can_create_a_working_token(
             response = await client.post("/api/v1/spacecraft", json=HUBBLE, headers=headers)
             events = (await client.get("/api/v1/events")).json()["items"]
         signed_in = await sign_in(url, "ripley", "nostromo-1979")
-        await wait_until(lambda: "Uvicorn running" in log_text(log), message="uvicorn to start")
+        await wait_until(
+            lambda: "Galactic Goofs on http://" in log_text(log), message="uvicorn to start"
+        )
 
     assert response.status_code == 201, response.text
     assert [event["actor"] for event in events] == ["ripley"]

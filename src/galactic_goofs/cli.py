@@ -9,11 +9,13 @@ import getpass
 import logging
 import os
 import resource
+import socket
 import sys
 from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
 
 from galactic_goofs import migrate
 from galactic_goofs.auth import service as auth
@@ -105,7 +107,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
     os.environ["GOOFS_MIGRATE_ON_START"] = "false"
     _raise_open_files_limit()
     _tune_collector()
-    uvicorn.run(
+    config = uvicorn.Config(
         "galactic_goofs.app:create_app",
         factory=True,
         host=host,
@@ -114,7 +116,29 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
         log_level="info",
         **SERVER_OPTIONS,
     )
+    sockets = [_listen(host, port, settings.socket_send_buffer)]
+    bound_port = sockets[0].getsockname()[1]
+    print(f"Galactic Goofs on http://{host}:{bound_port} (Ctrl+C to stop)", flush=True)
+    if workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
     return 0
+
+
+def _listen(host: str, port: int, send_buffer: int) -> socket.socket:
+    """The listening socket, with a capped kernel send buffer that every connection inherits.
+
+    Left to itself, Linux grows a connection's send buffer up to `net.ipv4.tcp_wmem` (4 MB
+    here) when the client does not read: a stalled stream would park megabytes in the kernel
+    before the hub noticed. Capped, a client that stops reading fills it within seconds, its
+    frames back up into its bounded queue, and it is dropped (to resume by Last-Event-ID).
+    """
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.create_server((host, port), family=family, backlog=SERVER_OPTIONS["backlog"])
+    if send_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    return sock
 
 
 async def _migrate(settings: Settings) -> None:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_streams: int = Field(default=5000, ge=1)
     """Open stream connections per instance; beyond it new ones get 503 and Retry-After."""
+    socket_send_buffer: int = Field(default=64 * 1024, ge=0)
+    """Kernel send buffer per connection, in bytes (the kernel doubles it; 0: its own default)."""
 
     @field_validator("database_url")
     @classmethod
