@@ -69,10 +69,18 @@ class Reader(asyncio.Protocol):
         now = time.time()
         self.bytes += len(data)
         if not self._headers_done:
-            _, found, data = data.partition(b"\r\n\r\n")
+            head, found, data = data.partition(b"\r\n\r\n")
             if not found:
                 return
             self._headers_done = True
+            if not head.startswith(b"HTTP/1.1 200"):
+                # Refused (the stream cap's 503, say): not a connected client; do not retry.
+                self.closed = True
+                if not self.started.done():
+                    self.started.set_exception(ConnectionError(head.split(b"\r\n")[0].decode()))
+                assert self.transport is not None
+                self.transport.close()
+                return
             if self.mode == "stalled":
                 # Stop reading once the server has answered, that is, once it has subscribed
                 # this client: every event from here on is owed to it.

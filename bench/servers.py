@@ -86,6 +86,8 @@ def running(
     env = {
         **os.environ,
         "GOOFS_MALFUNCTION_INTERVAL": "0",
+        # The per-instance stream cap guards a deployment; here one instance takes 10,000.
+        "GOOFS_MAX_STREAMS": "20000",
         "PYTHONUNBUFFERED": "1",
         **(settings or {}),
     }
