@@ -94,10 +94,11 @@ class Harness:
 
     async def run(self, scenario: Scenario) -> dict[str, Any]:
         database = await self.fleet(DRIVEN_FLEET) if scenario.server == "goofs" else None
+        probe = servers.core_speed_ms(self.cores.server)
         with servers.running(
             scenario.server, self.workdir, self.cores, database, scenario.env
         ) as server:
-            return await self._run_on(server, scenario)
+            return await self._run_on(server, scenario) | {"core_probe_ms": probe}
 
     async def _run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:
         pool = Pool(server.host, server.port, size=32, token=server.token)
@@ -189,6 +190,7 @@ class Harness:
 async def write_path(harness: Harness, seconds: float, rate: float) -> dict[str, Any]:
     """Changes alone, no readers: the most the API sustains, then latency at a set rate."""
     database = await harness.fleet(DRIVEN_FLEET)
+    probe = servers.core_speed_ms(harness.cores.server)
     with servers.running("goofs", harness.workdir, harness.cores, database) as server:
         pool = Pool(server.host, server.port, size=16, token=server.token)
         plan = await _change_plan(pool, Scenario("write", 0, rate, seconds), length=100_000)
@@ -199,6 +201,7 @@ async def write_path(harness: Harness, seconds: float, rate: float) -> dict[str,
         paced = await drive(pool, plan[flat_out.requested :], rate, max_seconds=seconds)
         await pool.close()
     return {
+        "core_probe_ms": probe,
         "max_changes_per_s": flat_out.rate,
         "max_failed": flat_out.failed,
         "max_api_ms": percentiles_ms(flat_out.latencies),
@@ -221,7 +224,11 @@ async def board(harness: Harness, size: int, repeats: int) -> dict[str, Any]:
         "filter": "/api/v1/spacecraft?status=MALFUNCTIONING&limit=50",
         "page 100": "/api/v1/spacecraft?limit=50&offset=5000",
     }
-    results: dict[str, Any] = {"spacecraft": size, "seed_seconds": seed_seconds}
+    results: dict[str, Any] = {
+        "spacecraft": size,
+        "seed_seconds": seed_seconds,
+        "core_probe_ms": servers.core_speed_ms(harness.cores.server),
+    }
     with servers.running("goofs", harness.workdir, harness.cores, database) as server:
         pool = Pool(server.host, server.port, size=1, token=server.token)
         for name, path in queries.items():

@@ -22,13 +22,15 @@ def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
         f"Measured {results['started']} on {machine['cpu']}, {machine['cores']}, "
-        f"Python {machine['python']}, Linux {machine['kernel']}.",
+        f'Python {machine["python"]}, Linux {machine["kernel"]}. "core probe" is how long a '
+        "fixed pure-Python loop took on the server's core just before the scenario (lower is "
+        "faster): the machine's speed drifts, so compare runs of similar probes.",
         "",
         "| target | scenario | connected | delivery p50 / p95 / p99 / max (ms) "
         "| lost / dup / out of order | changes/s | API p50 / p99 (ms) | server CPU (s) "
         "| peak RSS (MB) | deliveries per CPU-s | bytes/event/client | server core busy "
-        "| harness core busy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| harness core busy | core probe (ms) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         d, api = run["delivery_ms"], run["api_ms"]
@@ -45,7 +47,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {run['changes_per_s']:.1f} | {api['p50']:.1f} / {api['p99']:.1f} "
             f"| {run['server_cpu_s']:.2f} | {run['peak_rss_mb']:.0f} "
             f"| {run['deliveries_per_cpu_s']:,.0f} | {run['bytes_per_event_per_client']:.0f} "
-            f"| {run['server_core_busy']:.0%} | {run['harness_core_busy']:.0%} |"
+            f"| {run['server_core_busy']:.0%} | {run['harness_core_busy']:.0%} "
+            f"| {run.get('core_probe_ms', float('nan')):.0f} |"
         )
     lines += ["", *_ratios(results["runs"])]
     if write := results.get("write_path"):
@@ -60,6 +63,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| paced at {write['paced_rate']:.0f}/s | {write['paced_changes_per_s']:.0f} "
             f"changes/s, API p50 {write['paced_api_ms']['p50']:.1f} / "
             f"p99 {write['paced_api_ms']['p99']:.1f} ms, {write['paced_failed']} failed |",
+            f"| core probe | {write.get('core_probe_ms', float('nan')):.0f} ms |",
         ]
     if board := results.get("board"):
         lines += [
@@ -72,6 +76,7 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {name} | {timing['total']:,} | {timing['p50']:.1f} | {timing['p95']:.1f} |"
                 )
+        lines.append(f"| core probe (ms) | {board.get('core_probe_ms', float('nan')):.0f} | | |")
     return "\n".join(lines) + "\n"
 
 

@@ -66,6 +66,29 @@ class Server:
         return float("nan")
 
 
+SPEED_PROBE = """
+import time
+started = time.perf_counter()
+total = 0
+for number in range(2_000_000):
+    total += number
+print(time.perf_counter() - started)
+"""
+
+
+def core_speed_ms(cores: set[int]) -> float:
+    """Milliseconds a fixed pure-Python loop takes on `cores` now: a virtual machine's speed
+    drifts with its neighbours, so each scenario records how fast its core was."""
+    probe = subprocess.run(
+        [sys.executable, "-c", SPEED_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: claim(cores),
+    )
+    return float(probe.stdout) * 1000
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
