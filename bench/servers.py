@@ -143,7 +143,8 @@ def running(
             # Collapsed stacks of the whole run; `--nonblocking` keeps the server's timing intact.
             profiler = subprocess.Popen(
                 [
-                    "py-spy",
+                    # The project's own py-spy, beside this interpreter (a dev dependency).
+                    str(Path(sys.executable).parent / "py-spy"),
                     "record",
                     "--pid",
                     str(process.pid),
