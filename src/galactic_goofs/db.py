@@ -117,14 +117,14 @@ class Database:
         if self.is_sqlite:
             self.engine = create_async_engine(url, pool_size=5, max_overflow=10)
             _configure_sqlite(self.engine.sync_engine, begin="BEGIN")
-            self.sqlite_write_engine = create_engine(
+            self._sqlite_write_engine = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"),
                 pool_size=1,
                 max_overflow=0,
                 connect_args={"check_same_thread": False},
             )
-            _configure_sqlite(self.sqlite_write_engine, begin="BEGIN IMMEDIATE")
-            self._sqlite_writer = sessionmaker(self.sqlite_write_engine, expire_on_commit=False)
+            _configure_sqlite(self._sqlite_write_engine, begin="BEGIN IMMEDIATE")
+            self._sqlite_writer = sessionmaker(self._sqlite_write_engine, expire_on_commit=False)
         else:
             self.engine = create_async_engine(
                 url,
@@ -135,11 +135,11 @@ class Database:
                 # seconds, not a request left hanging for asyncpg's default minute.
                 connect_args={"timeout": CONNECT_TIMEOUT},
             )
-        self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        session = self.read_sessions()
+        session = self.sessions()
         try:
             yield session
         finally:
@@ -150,7 +150,7 @@ class Database:
         if self._sqlite_writer is not None:
             with self._sqlite_writer() as session, session.begin():
                 return fn(session, *args, **kwargs)
-        async_session = self.read_sessions()
+        async_session = self.sessions()
         try:
             return await async_session.run_sync(_in_transaction, fn, *args, **kwargs)
         finally:
@@ -159,7 +159,7 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.is_sqlite:
-            self.sqlite_write_engine.dispose()
+            self._sqlite_write_engine.dispose()
 
 
 def _in_transaction(session: Session, fn: Write[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
