@@ -140,6 +140,17 @@ async def test_a_cursor_older_than_the_retained_log_gets_a_reset(goofs: Running)
     assert [int(e.id) for e in replayed] == [4, 5]
 
 
+async def test_pruning_goes_in_batches_and_keeps_the_newest(goofs: Running) -> None:
+    for number in range(1, 8):
+        await change(goofs, number)
+
+    batches = [await goofs.state.db.write(events_service.prune, keep=2, batch=2) for _ in range(4)]
+
+    assert batches == [2, 2, 1, 0]
+    page = (await goofs.client.get("/api/v1/events")).json()
+    assert [event["seq"] for event in page["items"]] == [6, 7]
+
+
 async def test_a_non_numeric_last_event_id_is_a_clear_400(goofs_sqlite: Running) -> None:
     response = await goofs_sqlite.client.get(STREAM, headers={"Last-Event-ID": "yesterday"})
 
