@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from galactic_goofs.cli import _listen
-from tests.support import cli_token, free_port, goofs_process
+from tests.support import cli_token, free_port, goofs_process, run_goofs
 
 
 def test_serve_creates_a_sqlite_database_in_the_working_directory(tmp_path: Path) -> None:
@@ -73,6 +73,16 @@ def test_a_bad_setting_is_named_in_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "GOOFS_MALFUNCTION_INTERVAL" in result.stderr
     assert "greater than or equal to 0" in result.stderr
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_goofs(["serve", "--port", str(port)], {}, tmp_path)
+
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_every_connection_inherits_the_capped_send_buffer() -> None:

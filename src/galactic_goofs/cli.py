@@ -116,7 +116,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
         log_level="info",
         **SERVER_OPTIONS,
     )
-    sockets = [_listen(host, port, settings.socket_send_buffer)]
+    try:
+        sockets = [_listen(host, port, settings.socket_send_buffer)]
+    except OSError as error:
+        print(f"goofs: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
+        return 1
     bound_port = sockets[0].getsockname()[1]
     print(f"Galactic Goofs on http://{host}:{bound_port} (Ctrl+C to stop)", flush=True)
     if workers > 1:
