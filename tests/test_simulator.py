@@ -9,6 +9,7 @@ from typing import Any
 
 from galactic_goofs.db import Database
 from galactic_goofs.deps import AppState
+from galactic_goofs.events import service as events_service
 from galactic_goofs.events.broker import MemoryBroker
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import service
@@ -105,7 +106,9 @@ async def test_a_simulator_that_lost_its_lease_cannot_fire(db: Database) -> None
 
     async with db.reading() as session:
         summary = await service.summary(session)
+        head = await events_service.last_seq(session)
     assert summary.malfunctioning == 0
+    assert head == 3  # the three creations: the refused fire handed its seq back
 
 
 async def _took_over(simulator: FaultSimulator) -> bool:
