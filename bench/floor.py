@@ -4,6 +4,10 @@
 to every client's queue; `GET /stream` writes whatever its queue holds. `GET /api/v1/events`
 answers like the real API so the harness reads `occurred_at` the same way from both servers.
 Whatever this costs per delivery is what any Python ASGI broadcaster on this machine pays.
+
+Its events are the ones the harness makes the real server write (malfunctions, then repairs,
+of a 200-spacecraft fleet), built with the app's own schemas and SSE encoder, so both servers
+send the same bytes per delivery and the ratio compares the work, not the frame sizes.
 """
 
 from __future__ import annotations
@@ -20,18 +24,25 @@ from urllib.parse import parse_qs
 import uvicorn
 
 from galactic_goofs.cli import COLLECTOR_THRESHOLDS, SERVER_OPTIONS, _raise_open_files_limit
+from galactic_goofs.events.hub import encode_json
+from galactic_goofs.events.schemas import EventRead, EventType
+from galactic_goofs.fleet.faults import CATALOG
+from galactic_goofs.fleet.models import Status
+from galactic_goofs.fleet.schemas import Fault, SpacecraftRead
 
 Scope = dict[str, Any]
 Receive = Any
 Send = Any
 
-SPACECRAFT_ID = str(uuid.UUID(int=42))
+FLEET = 200
+"""As `bench.harness.DRIVEN_FLEET`: each spacecraft malfunctions once, then each is repaired."""
+CREATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Floor:
     def __init__(self) -> None:
         self.queues: set[asyncio.Queue[bytes]] = set()
-        self.log: list[dict[str, Any]] = []
+        self.log: list[EventRead] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -41,23 +52,21 @@ class Floor:
         elif scope["path"] == "/stream":
             await self.stream(send)
         elif scope["path"] == "/publish":
-            await _json(send, self.publish())
+            await _json(send, await self.publish())
         elif scope["path"] == "/api/v1/events":
             after = int(parse_qs(scope["query_string"].decode()).get("after", ["0"])[0])
-            page = [event for event in self.log if event["seq"] > after][:500]
+            page = [event.model_dump(mode="json") for event in self.log[after : after + 500]]
             await _json(send, {"items": page, "last_seq": len(self.log)})
         else:
             await _json(send, {"status": "ok"})
 
-    def publish(self) -> dict[str, Any]:
-        seq = len(self.log) + 1
-        event = _event(seq)
+    async def publish(self) -> dict[str, Any]:
+        event = _event(len(self.log) + 1)
         self.log.append(event)
-        data = json.dumps(event, separators=(",", ":"))
-        body = f"id: {seq}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+        body = await encode_json(event)
         for queue in self.queues:
             queue.put_nowait(body)
-        return {"seq": seq}
+        return {"seq": event.seq}
 
     async def stream(self, send: Send) -> None:
         queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -75,29 +84,40 @@ class Floor:
             self.queues.discard(queue)
 
 
-def _event(seq: int) -> dict[str, Any]:
-    """The same shape and size as a real malfunction event, so both servers send alike bytes."""
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    return {
-        "seq": seq,
-        "type": "spacecraft.malfunctioned",
-        "spacecraft_id": SPACECRAFT_ID,
-        "actor": "operator",
-        "occurred_at": now,
-        "data": {
-            "id": SPACECRAFT_ID,
-            "name": "Bench-0042",
-            "cospar_id": "1957-042A",
-            "status": "MALFUNCTIONING",
-            "fault": {
-                "subsystem": "comms",
-                "severity": "major",
-                "description": "The high-gain antenna is pointing at a very interesting rock.",
-                "since": now,
-            },
-            "version": seq,
+def _event(seq: int) -> EventRead:
+    """The event the real server writes for the harness's change number `seq`."""
+    index = seq - 1
+    craft = index % FLEET
+    now = datetime.now(UTC)
+    template = CATALOG[craft % len(CATALOG)]
+    fault = Fault(
+        subsystem=template.subsystem,
+        severity=template.severity,
+        description=template.description,
+        since=now,
+    )
+    broken = (index // FLEET) % 2 == 0
+    snapshot = SpacecraftRead(
+        id=uuid.UUID(int=craft),
+        name=f"Bench-{craft:05d}",
+        cospar_id=f"1957-{craft + 1:03d}A",
+        status=Status.MALFUNCTIONING if broken else Status.NOMINAL,
+        fault=fault if broken else None,
+        created_at=CREATED_AT,
+        updated_at=now,
+        version=index // FLEET + 2,
+    )
+    return EventRead(
+        seq=seq,
+        type=EventType.MALFUNCTIONED if broken else EventType.REPAIRED,
+        spacecraft_id=snapshot.id,
+        actor="bench",
+        occurred_at=now,
+        data={
+            "spacecraft": snapshot.model_dump(mode="json"),
+            "fault": fault.model_dump(mode="json"),
         },
-    }
+    )
 
 
 async def _json(send: Send, payload: dict[str, Any]) -> None:
