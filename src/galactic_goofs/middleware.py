@@ -1,6 +1,13 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer the SSE streams)."""
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer the SSE streams).
+
+A wrapper around `send` that only looks at the response start is a plain function handing back
+the inner send's awaitable, not a coroutine of its own: every frame of every stream passes
+through it, and an extra coroutine per frame and layer showed up in the stream's profile.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -27,14 +34,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: Message) -> None:
+        def send_with_headers(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_with_headers)
 
