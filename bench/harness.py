@@ -114,11 +114,12 @@ class Harness:
         harness_cpu = sum(await self.ask("mark", ())) + _own_cpu()
         server_cpu = server.cpu_seconds()
         cores_before = psutil.cpu_times(percpu=True)
-        wall = time.monotonic()
+        started = time.monotonic()
         driven = await drive(pool, plan, scenario.rate, max_seconds=scenario.seconds)
         last = (await pool.request("GET", "/api/v1/events?limit=1")).json()["last_seq"]
         await self.ask("wait", (last, 10.0))
-        wall = time.monotonic() - wall
+        ended = time.monotonic()
+        wall = ended - started
         server_cpu = server.cpu_seconds() - server_cpu
         core_busy = _core_busy(cores_before, psutil.cpu_times(percpu=True))
         resumed = await self.ask("resume_stalled", (last, 30.0)) if scenario.stalled else []
@@ -163,6 +164,7 @@ class Harness:
             "server_cpu_s": server_cpu,
             "deliveries_per_cpu_s": received / server_cpu if server_cpu else float("nan"),
             "peak_rss_mb": peak_rss,
+            "longest_gc_pause_ms": server.longest_gc_pause_ms(started, ended),
             "bytes_per_event_per_client": (
                 sum(r["bytes"] for r in replies) / received if received else float("nan")
             ),

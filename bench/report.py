@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ def markdown(results: dict[str, Any]) -> str:
         "| target | scenario | connected | delivery p50 / p95 / p99 / max (ms) "
         "| lost / dup / out of order | changes/s | API p50 / p99 (ms) | server CPU (s) "
         "| peak RSS (MB) | deliveries per CPU-s | bytes/event/client | server core busy "
-        "| harness core busy | core probe (ms) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| harness core busy | core probe (ms) | longest GC pause (ms) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         d, api = run["delivery_ms"], run["api_ms"]
@@ -48,7 +49,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {run['server_cpu_s']:.2f} | {run['peak_rss_mb']:.0f} "
             f"| {run['deliveries_per_cpu_s']:,.0f} | {run['bytes_per_event_per_client']:.0f} "
             f"| {run['server_core_busy']:.0%} | {run['harness_core_busy']:.0%} "
-            f"| {run.get('core_probe_ms', float('nan')):.0f} |"
+            f"| {run.get('core_probe_ms', float('nan')):.0f} "
+            f"| {run.get('longest_gc_pause_ms', float('nan')):.0f} |"
         )
     lines += ["", *_ratios(results["runs"])]
     if write := results.get("write_path"):
@@ -81,19 +83,32 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def _ratios(runs: list[dict[str, Any]]) -> list[str]:
-    """Our deliveries per server CPU-second against the floor's, in the same configuration."""
+    """Our deliveries per server CPU-second against the floor's, in the same configuration.
+
+    A scenario named `X #N` is pair N of scenario `X`; a scenario run in several pairs also
+    gets the median of its pairs' ratios.
+    """
     by_name = {run["scenario"]: run for run in runs}
     lines = []
+    pairs: dict[str, list[float]] = {}
     for run in runs:
         floor = by_name.get(f"{run['scenario']} (floor)")
         if run["server"] != "goofs" or floor is None:
             continue
         ratio = run["deliveries_per_cpu_s"] / floor["deliveries_per_cpu_s"]
+        pairs.setdefault(run["scenario"].split(" #")[0], []).append(ratio)
         lines.append(
             f"- {run['scenario']}: {run['deliveries_per_cpu_s']:,.0f} deliveries per server "
             f"CPU-second, the floor {floor['deliveries_per_cpu_s']:,.0f}: **{ratio:.0%}** of the "
             f"floor."
         )
+    for scenario, ratios in pairs.items():
+        if len(ratios) > 1:
+            lines.append(
+                f"- {scenario}, {len(ratios)} interleaved pairs: median "
+                f"**{statistics.median(ratios):.0%}** of the floor "
+                f"(lowest {min(ratios):.0%}, highest {max(ratios):.0%})."
+            )
     for run in runs:
         if run["mode"] == "refetch":
             lines.append(

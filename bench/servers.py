@@ -16,6 +16,8 @@ from pathlib import Path
 
 import psutil
 
+from bench import gc_pauses
+
 PRIORITY = -10
 """Nice value for everything the benchmark runs (needs root; silently skipped otherwise)."""
 
@@ -48,6 +50,8 @@ class Server:
     process: subprocess.Popen[bytes]
     token: str | None = None
     """An operator's API token: only operators change the fleet."""
+    gc_log: Path | None = None
+    """Where the server writes down its long collector pauses (`bench.gc_pauses`)."""
 
     @property
     def host(self) -> str:
@@ -64,6 +68,10 @@ class Server:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+    def longest_gc_pause_ms(self, since: float, until: float) -> float:
+        """The longest collector pause that started between two `time.monotonic()` readings."""
+        return gc_pauses.longest_pause_ms(self.gc_log, since, until) if self.gc_log else 0.0
 
 
 SPEED_PROBE = """
@@ -122,10 +130,12 @@ def running(
                     shutil.copyfile(f"{database}{suffix}", f"{db_file}{suffix}")
         env["GOOFS_DATABASE_URL"] = f"sqlite:///{db_file}"
         token = _operator_token(env)
-        command = [sys.executable, "-m", "galactic_goofs.cli", "serve", "--port", str(port)]
+        command = ["galactic_goofs.cli", "serve", "--port", str(port)]
     else:
         token = None
-        command = [sys.executable, "-m", "bench.floor", "--port", str(port)]
+        command = ["bench.floor", "--port", str(port)]
+    gc_log = workdir / f"{kind}-{port}.gc"
+    command = [sys.executable, "-m", "bench.gc_pauses", str(gc_log), *command]
     log = (workdir / f"{kind}-{port}.log").open("wb")
     server_cores = cores.server
     process = subprocess.Popen(
@@ -160,7 +170,7 @@ def running(
                 stderr=subprocess.DEVNULL,
                 preexec_fn=lambda: os.sched_setaffinity(0, cores.clients),
             )
-        yield Server(kind, port, process, token)
+        yield Server(kind, port, process, token, gc_log)
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench import report
+from bench import gc_pauses, report
 from bench.harness import Harness, Scenario
 
 
@@ -32,6 +34,7 @@ async def test_every_reader_gets_every_change_once_and_in_order(
     assert (result["lost"], result["duplicated"], result["out_of_order"]) == (0, 0, 0)
     # The floor may use less than one clock tick of CPU in a second; its memory is always there.
     assert result["server_cpu_s"] >= 0 and result["peak_rss_mb"] > 0
+    assert result["longest_gc_pause_ms"] >= 0
     assert 0 <= result["delivery_ms"]["p50"] <= result["delivery_ms"]["max"]
 
 
@@ -75,9 +78,37 @@ def test_the_report_has_a_row_per_run_and_the_floor_ratio() -> None:
         "harness_cpu_share": 0.05,
     }
     floor = run | {"scenario": "1k (floor)", "server": "floor", "deliveries_per_cpu_s": 1000.0}
+    pairs = [
+        run | {"scenario": "1k #2", "deliveries_per_cpu_s": 900.0},
+        floor | {"scenario": "1k #2 (floor)"},
+        run | {"scenario": "1k #3", "deliveries_per_cpu_s": 1000.0},
+        floor | {"scenario": "1k #3 (floor)", "deliveries_per_cpu_s": 800.0},
+    ]
     machine = {"cpu": "test", "cores": "0/1", "python": "3", "kernel": "6"}
 
-    text = report.markdown({"machine": machine, "started": "now", "runs": [run, floor]})
+    text = report.markdown({"machine": machine, "started": "now", "runs": [run, floor, *pairs]})
 
     assert "| 1 | 1k |" in text and "| 1 | 1k (floor) |" in text
-    assert "**80%** of the floor" in text
+    assert "- 1k: 800 deliveries per server CPU-second, the floor 1,000: **80%**" in text
+    median = "- 1k, 3 interleaved pairs: median **90%** of the floor (lowest 80%, highest 125%)"
+    assert median in text
+
+
+def test_long_collector_pauses_are_written_down_with_their_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "gc.log"
+    monkeypatch.setattr(gc_pauses, "LONG_PAUSE", 0.0)  # every collection counts as long
+    callbacks = list(gc.callbacks)
+    before = time.monotonic()
+    try:
+        gc_pauses.record_long_pauses(log)
+        gc.collect()
+    finally:
+        gc.callbacks[:] = callbacks
+    after = time.monotonic()
+
+    started, took, generation = log.read_text().splitlines()[-1].split()
+    assert before <= float(started) <= after and generation == "2"
+    assert gc_pauses.longest_pause_ms(log, before, after) == float(took)
+    assert gc_pauses.longest_pause_ms(log, after + 1, after + 2) == 0.0
