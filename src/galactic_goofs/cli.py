@@ -23,8 +23,9 @@ from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
 from galactic_goofs.settings import Settings
 
-COLLECTOR_THRESHOLDS = (50_000, 20, 100)
-"""gc thresholds for the server: young collections every 50k allocations, not 700."""
+COLLECTOR_THRESHOLDS = (50_000, 2, 100)
+"""gc thresholds for the server: young collections every 50k allocations, not 700, and the
+middle generation after every third of them, so it never holds more than ~150k objects."""
 SERVER_OPTIONS: dict[str, Any] = {
     # The C event loop and HTTP parser: the stream fan-out spends most of its time in them.
     "loop": "uvloop",
@@ -201,6 +202,11 @@ def _tune_collector() -> None:
     """Collect less often: with thousands of streams the cyclic collector was a third of the
     server's CPU, rescanning long-lived connection objects after every few hundred allocations.
     Frames, futures and buffers here are freed by reference counting; cycles are rare.
+
+    The middle generation is collected often, though: new connections' objects all survive
+    their first collection, and 10,000 clients connecting gave it about a million of them to
+    scan at once, a 0.43 s pause. Every third young collection keeps its pauses under 0.1 s,
+    and each object is still scanned there only once on its way to the old generation.
     """
     import galactic_goofs.app  # noqa: F401  (what the server will run; then it is frozen)
 
