@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import gc_pauses, report
+from bench import floor, gc_pauses, report
 from bench.harness import Harness, Scenario
+from tests.support import Running
 
 
 @pytest.fixture
@@ -112,3 +113,31 @@ def test_long_collector_pauses_are_written_down_with_their_start(
     assert before <= float(started) <= after and generation == "2"
     assert gc_pauses.longest_pause_ms(log, before, after) == float(took)
     assert gc_pauses.longest_pause_ms(log, after + 1, after + 2) == 0.0
+
+
+def _shape(value: object) -> object:
+    """The keys of every object in a JSON value, with the values left out."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return type(value).__name__
+
+
+async def test_the_floor_sends_the_events_the_real_server_writes(goofs_sqlite: Running) -> None:
+    client = goofs_sqlite.client
+    craft = (
+        await client.post(
+            "/api/v1/spacecraft", json={"name": "Bench-00000", "cospar_id": "1957-001A"}
+        )
+    ).json()
+    await client.post(f"/api/v1/spacecraft/{craft['id']}/malfunction")
+    await client.post(f"/api/v1/spacecraft/{craft['id']}/repair")
+    real = (await client.get("/api/v1/events")).json()["items"][-2:]
+
+    ours = [floor._event(1), floor._event(floor.FLEET + 1)]  # a malfunction, then its repair
+
+    for written, imitated in zip(real, ours, strict=True):
+        imitation = imitated.model_dump(mode="json")
+        assert imitation["type"] == written["type"]
+        assert _shape(imitation) == _shape(written)
+        # Same text, within the length of a fault description: the bytes per delivery match.
+        assert abs(len(str(imitation)) - len(str(written))) < 80
