@@ -8,35 +8,37 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from galactic_goofs.db import utcnow
+from galactic_goofs.db import Statement, Writer, utcnow
 from galactic_goofs.events.models import Event, EventLogHead
 from galactic_goofs.events.schemas import EventRead, EventType
 
-# The two statements of every change, built once: Core on the session's connection, where the
-# ORM's unit of work would cost more than the rest of the change.
-_CLAIM = (
+# The two statements of every change, built once: Core, where the ORM's unit of work would cost
+# more than the rest of the change.
+_CLAIM = Statement(
     update(EventLogHead)
     .where(EventLogHead.id == 1)
     .values(last_seq=EventLogHead.last_seq + 1)
     .returning(EventLogHead.last_seq)
 )
-_RECORD = insert(Event)
+_RECORD = Statement(
+    insert(Event), column_keys=["seq", "type", "spacecraft_id", "actor", "occurred_at", "data"]
+)
 
 
-def claim_next_seq(session: Session) -> int:
+def claim_next_seq(run: Writer) -> int:
     """First statement of every write: lock the log head and take the next seq.
 
     Concurrent writers wait here until this transaction ends, so what they read next is the
     committed state and their seq comes after ours.
     """
-    seq = session.connection().execute(_CLAIM).scalar()
-    if seq is None:
+    rows = run(_CLAIM)
+    if not rows:
         raise RuntimeError("event log head is missing: run `goofs migrate`")
-    return int(seq)
+    return int(rows[0].last_seq)
 
 
 def record(
-    session: Session,
+    run: Writer,
     seq: int,
     type: EventType,
     spacecraft_id: uuid.UUID,
@@ -51,7 +53,7 @@ def record(
         occurred_at=utcnow(),
         data=data,
     )
-    session.connection().execute(_RECORD, dict(event))
+    run(_RECORD, dict(event))
     return event
 
 

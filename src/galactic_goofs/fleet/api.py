@@ -89,7 +89,7 @@ async def delete_spacecraft(spacecraft_id: uuid.UUID, state: StateDep, actor: Ac
 async def repair_spacecraft(
     spacecraft_id: uuid.UUID, state: StateDep, actor: Actor
 ) -> SpacecraftRead:
-    change = await state.db.write(service.repair, spacecraft_id, actor=actor)
+    change = await state.db.change(service.repair, spacecraft_id, actor=actor)
     await state.publish(change)
     return change.spacecraft
 
@@ -101,7 +101,7 @@ async def malfunction_spacecraft(
     actor: Actor,
     request: Annotated[MalfunctionRequest | None, Body()] = None,
 ) -> SpacecraftRead:
-    change = await state.db.write(
+    change = await state.db.change(
         service.malfunction,
         spacecraft_id,
         request or MalfunctionRequest(),

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, inspect, or_, select
+from sqlalchemy import bindparam, func, inspect, or_, select
 from sqlalchemy import update as update_statement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from galactic_goofs.db import utcnow
+from galactic_goofs.db import Statement, Writer, session_writer, utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead, EventType
@@ -43,17 +43,26 @@ class Change:
 Fence = Callable[[Session], bool]
 
 # Malfunction and repair are what the simulator and the operators do all day, so they run as
-# statements built once, on the session's connection: the ORM's identity map and unit of work
+# `Statement`s built once (`Database.change`): the ORM's session, identity map and unit of work
 # cost more than the rest of such a change. The rarer changes use the ORM.
 _COLUMNS = inspect(Spacecraft).columns
-_ROW = select(*_COLUMNS).where(Spacecraft.id == bindparam("craft_id"))
-_SET = (
-    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")).returning(*_COLUMNS)
+_ROW = Statement(select(*_COLUMNS).where(Spacecraft.id == bindparam("craft_id")))
+_SET = Statement(
+    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")).returning(*_COLUMNS),
+    column_keys=[
+        "status",
+        "fault_subsystem",
+        "fault_severity",
+        "fault_description",
+        "fault_since",
+        "updated_at",
+        "version",
+    ],
 )
 
 
-def to_read(craft: Spacecraft | Row[Any]) -> SpacecraftRead:
-    """The API's view of a spacecraft, from the ORM object or a Core row of its columns."""
+def to_read(craft: Any) -> SpacecraftRead:
+    """The API's view of a spacecraft, from the ORM object or a row of its columns."""
     fault = None
     if craft.fault_subsystem is not None:
         fault = Fault(
@@ -123,13 +132,14 @@ async def summary(session: AsyncSession) -> FleetSummary:
 
 
 # Changes. Each is a plain function of a `Session`, run by `Database.write` as one transaction
-# (`await db.write(service.repair, spacecraft_id, actor=...)`): the row and its event commit
-# together or not at all. Each starts by claiming the next event seq, which makes concurrent
-# changes wait for one another, so what a change reads next is the committed state.
+# (`await db.write(service.create, data, actor=...)`), or for malfunction and repair of a
+# `Writer`, run by `Database.change`: the row and its event commit together or not at all.
+# Each starts by claiming the next event seq, which makes concurrent changes wait for one
+# another, so what a change reads next is the committed state.
 
 
 def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.Random) -> Change:
-    seq = events.claim_next_seq(session)
+    seq = events.claim_next_seq(session_writer(session))
     _ensure_cospar_id_free(session, data.cospar_id)
     now = utcnow()
     craft = Spacecraft(
@@ -150,7 +160,7 @@ def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.
 def update(
     session: Session, spacecraft_id: uuid.UUID, data: SpacecraftUpdate, *, actor: str
 ) -> Change:
-    seq = events.claim_next_seq(session)
+    seq = events.claim_next_seq(session_writer(session))
     craft = _load(session, spacecraft_id)
     if data.version is not None and data.version != craft.version:
         raise Conflict(
@@ -170,15 +180,15 @@ def update(
 
 
 def malfunction(
-    session: Session,
+    run: Writer,
     spacecraft_id: uuid.UUID,
     request: MalfunctionRequest,
     *,
     actor: str,
     rng: random.Random,
 ) -> Change:
-    seq = events.claim_next_seq(session)
-    craft = _row(session, spacecraft_id)
+    seq = events.claim_next_seq(run)
+    craft = _row(run, spacecraft_id)
     if craft.status == Status.MALFUNCTIONING:
         raise Conflict(f"{craft.name} is already malfunctioning; repair it first")
     template = faults.pick(rng, request.subsystem)
@@ -187,14 +197,15 @@ def malfunction(
         severity=request.severity or template.severity,
         description=request.description or template.description,
     )
-    return _malfunction(session, seq, craft, fault, actor)
+    return _malfunction(run, seq, craft, fault, actor)
 
 
 def malfunction_random(
     session: Session, *, actor: str, rng: random.Random, fence: Fence | None = None
 ) -> Change | None:
     """Break one random nominal spacecraft, if there is one and `fence` still allows it."""
-    seq = events.claim_next_seq(session)
+    run = session_writer(session)
+    seq = events.claim_next_seq(run)
     craft_id = None
     if fence is None or fence(session):
         craft_id = session.scalar(
@@ -206,17 +217,17 @@ def malfunction_random(
     if craft_id is None:
         session.rollback()  # hands the seq back: nothing happened
         return None
-    return _malfunction(session, seq, _row(session, craft_id), faults.pick(rng), actor)
+    return _malfunction(run, seq, _row(run, craft_id), faults.pick(rng), actor)
 
 
-def repair(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
-    seq = events.claim_next_seq(session)
-    craft = _row(session, spacecraft_id)
+def repair(run: Writer, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
+    seq = events.claim_next_seq(run)
+    craft = _row(run, spacecraft_id)
     if craft.status != Status.MALFUNCTIONING:
         raise Conflict(f"{craft.name} is nominal; there is nothing to repair")
     fault = to_read(craft).fault
     repaired = _set(
-        session,
+        run,
         craft,
         status=Status.NOMINAL,
         fault_subsystem=None,
@@ -224,8 +235,8 @@ def repair(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
         fault_description=None,
         fault_since=None,
     )
-    return _record(
-        session,
+    return _record_row(
+        run,
         seq,
         EventType.REPAIRED,
         repaired,
@@ -235,7 +246,7 @@ def repair(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
 
 
 def delete(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
-    seq = events.claim_next_seq(session)
+    seq = events.claim_next_seq(session_writer(session))
     craft = _load(session, spacecraft_id)
     session.delete(craft)
     return _record(session, seq, EventType.DELETED, craft, actor)
@@ -263,11 +274,11 @@ def _break(craft: Spacecraft, fault: faults.FaultTemplate, now: Any) -> None:
 
 
 def _malfunction(
-    session: Session, seq: int, craft: Row[Any], fault: faults.FaultTemplate, actor: str
+    run: Writer, seq: int, craft: Any, fault: faults.FaultTemplate, actor: str
 ) -> Change:
     now = utcnow()
     broken = _set(
-        session,
+        run,
         craft,
         now=now,
         status=Status.MALFUNCTIONING,
@@ -278,8 +289,8 @@ def _malfunction(
     )
     read = to_read(broken)
     assert read.fault is not None
-    return _record(
-        session,
+    return _record_row(
+        run,
         seq,
         EventType.MALFUNCTIONED,
         broken,
@@ -288,17 +299,18 @@ def _malfunction(
     )
 
 
-def _row(session: Session, spacecraft_id: uuid.UUID) -> Row[Any]:
-    craft = session.connection().execute(_ROW, {"craft_id": spacecraft_id}).one_or_none()
-    if craft is None:
+def _row(run: Writer, spacecraft_id: uuid.UUID) -> Any:
+    rows = run(_ROW, {"craft_id": spacecraft_id})
+    if not rows:
         raise NotFound(f"no spacecraft with id {spacecraft_id}")
-    return craft
+    return rows[0]
 
 
-def _set(session: Session, craft: Row[Any], now: datetime | None = None, **values: Any) -> Row[Any]:
+def _set(run: Writer, craft: Any, now: datetime | None = None, **values: Any) -> Any:
     """Write `values` to the spacecraft (touched: new version and time); returns the new row."""
     values.update(craft_id=craft.id, updated_at=now or utcnow(), version=craft.version + 1)
-    return session.connection().execute(_SET, values).one()
+    (row,) = run(_SET, values)
+    return row
 
 
 def _touch(craft: Spacecraft) -> None:
@@ -307,23 +319,25 @@ def _touch(craft: Spacecraft) -> None:
 
 
 def _record(
-    session: Session,
-    seq: int,
-    type: EventType,
-    craft: Spacecraft | Row[Any],
-    actor: str,
-    **details: Any,
+    session: Session, seq: int, type: EventType, craft: Spacecraft, actor: str, **details: Any
 ) -> Change:
-    """The change's event, and the change written out (so a constraint fails here, as 409)."""
-    snapshot = to_read(craft)
-    data = {"spacecraft": snapshot.model_dump(mode="json"), **details}
-    change = Change(snapshot, events.record(session, seq, type, craft.id, actor, data))
+    """The change's event, and the ORM's changes written out (so a constraint fails here)."""
+    change = _record_row(session_writer(session), seq, type, craft, actor, **details)
     try:
         session.flush()
     except IntegrityError as error:
         # Our own checks run under the log lock, so this is a guard, not the rule.
         raise Conflict("that change conflicts with the fleet as it is now; reload") from error
     return change
+
+
+def _record_row(
+    run: Writer, seq: int, type: EventType, craft: Any, actor: str, **details: Any
+) -> Change:
+    """The change's event, for a spacecraft as written (`craft`: its row or ORM object)."""
+    snapshot = to_read(craft)
+    data = {"spacecraft": snapshot.model_dump(mode="json"), **details}
+    return Change(snapshot, events.record(run, seq, type, craft.id, actor, data))
 
 
 def _escape_like(text: str) -> str:

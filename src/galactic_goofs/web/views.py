@@ -214,7 +214,7 @@ async def edit(
 
 @router.post("/console/spacecraft/{spacecraft_id}/repair", status_code=204)
 async def repair(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
-    await state.publish(await state.db.write(service.repair, spacecraft_id, actor=actor))
+    await state.publish(await state.db.change(service.repair, spacecraft_id, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,0 +1,128 @@
+"""`Statement` on SQLite's driver stores and returns exactly what SQLAlchemy would."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from galactic_goofs.db import Database, Statement, Writer, session_writer
+from galactic_goofs.events import service as events
+from galactic_goofs.events.models import Event
+from galactic_goofs.events.schemas import EventType
+from galactic_goofs.fleet import service as fleet
+from galactic_goofs.fleet.models import Spacecraft, Status
+from galactic_goofs.fleet.schemas import MalfunctionRequest
+from galactic_goofs.fleet.service import Change
+
+STAMP = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+
+
+def _add_craft(session: Session, index: int) -> uuid.UUID:
+    craft = Spacecraft(
+        id=uuid.uuid4(),
+        name=f"Probe-{index}",
+        cospar_id=f"2026-{index:03d}A",
+        status=Status.NOMINAL,
+        created_at=STAMP,
+        updated_at=STAMP,
+        version=1,
+    )
+    session.add(craft)
+    return craft.id
+
+
+def _stored(path: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows as SQLite itself holds them, past every conversion."""
+    with sqlite3.connect(path) as raw:
+        return raw.execute(sql, params).fetchall()
+
+
+async def _both_ways(db: Database, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """`fn(writer, ...)` once on the driver (`change`) and once through SQLAlchemy."""
+    fast = await db.change(fn, *args[0], **kwargs)
+    core = await db.write(lambda session: fn(session_writer(session), *args[1], **kwargs))
+    return fast, core
+
+
+async def test_a_change_stores_the_same_text_both_ways(db: Database, sqlite_url: str) -> None:
+    path = sqlite_url.removeprefix("sqlite:///")
+    first = await db.write(_add_craft, 1)
+    second = await db.write(_add_craft, 2)
+    request = MalfunctionRequest(subsystem="power", severity="critical", description="Brownout")
+    rng = random.Random(7)
+
+    fast, core = await _both_ways(
+        db, fleet.malfunction, (first, request), (second, request), actor="ops", rng=rng
+    )
+
+    assert isinstance(fast, Change) and isinstance(core, Change)
+    crafts = {
+        row[0]: row[1:]
+        for row in _stored(
+            path,
+            "SELECT id, status, fault_subsystem, fault_severity, fault_description, "
+            "length(fault_since), length(updated_at), version FROM spacecraft",
+        )
+    }
+    assert crafts[first.hex] == crafts[second.hex]
+    assert crafts[first.hex][:4] == ("MALFUNCTIONING", "power", "critical", "Brownout")
+    stored = _stored(path, "SELECT seq, type, spacecraft_id, actor, occurred_at, data FROM events")
+    by_craft = {row[2]: row for row in stored}
+    fast_event, core_event = by_craft[first.hex], by_craft[second.hex]
+    assert fast_event[1] == core_event[1] == EventType.MALFUNCTIONED.value
+    assert len(fast_event[4]) == len(core_event[4])  # the same datetime text format
+    fast_data, core_data = json.loads(fast_event[5]), json.loads(core_event[5])
+    assert fast_data.keys() == core_data.keys() == {"spacecraft", "fault"}
+    assert fast_data["spacecraft"].keys() == core_data["spacecraft"].keys()
+    assert {**fast_data["fault"], "since": None} == {**core_data["fault"], "since": None}
+    for text in (fast_event[5], core_event[5]):  # the same JSON encoder's text
+        assert json.dumps(json.loads(text)) == text
+    # What the change returns reads back from the log as it was written.
+    assert fast.event.seq == fast_event[0] and core.event.seq == core_event[0]
+    async with db.reading() as session:
+        logged = await events.read_after(session, 0, 10)
+    assert {event.seq: event for event in logged}[fast.event.seq] == fast.event
+
+
+async def test_rows_come_back_typed_like_sqlalchemys(db: Database) -> None:
+    craft = await db.write(_add_craft, 3)
+    fast, core = await _both_ways(db, fleet._row, (craft,), (craft,))
+    assert tuple(fast) == tuple(core)
+    assert fast.id == craft and fast.created_at == STAMP
+    assert fast.created_at.tzinfo is UTC and fast.version == 1
+
+
+async def test_a_failed_statement_rolls_back_as_sqlalchemys_error(db: Database) -> None:
+    craft = await db.write(_add_craft, 4)
+
+    def claim_then_reuse_a_seq(run: Writer) -> None:
+        seq = events.claim_next_seq(run)
+        for _ in range(2):
+            events.record(run, seq, EventType.UPDATED, craft, "ops", {})
+
+    with pytest.raises(IntegrityError):
+        await db.change(claim_then_reuse_a_seq)
+    async with db.reading() as session:
+        assert await events.last_seq(session) == 0  # the claimed seq was handed back
+        assert (await session.scalars(select(Event))).all() == []
+    # The connection is clean again: the next change commits.
+    await db.change(events.claim_next_seq)
+    async with db.reading() as session:
+        assert await events.last_seq(session) == 1
+
+
+def test_statements_that_need_python_side_defaults_are_refused() -> None:
+    # Spacecraft.id defaults to uuid4() in Python: only SQLAlchemy's execution would fill it.
+    statement = Statement(insert(Spacecraft), column_keys=["name", "cospar_id"])
+    with pytest.raises(ValueError, match="column defaults"):
+        statement.compiled(sqlite.dialect())
