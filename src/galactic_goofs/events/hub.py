@@ -41,6 +41,7 @@ class Subscriber:
         "_buffer",
         "_flushed",
         "_hub",
+        "_loop",
         "_round",
         "_waiter",
         "active",
@@ -53,8 +54,12 @@ class Subscriber:
         "writing",
     )
 
-    def __init__(self, hub: Hub, format: str, cursor: int, limit: int) -> None:
+    def __init__(
+        self, hub: Hub, loop: asyncio.AbstractEventLoop, format: str, cursor: int, limit: int
+    ) -> None:
         self._hub = hub
+        self._loop = loop
+        """Held, not looked up per wait: `asyncio.get_running_loop()` is a system call (getpid)."""
         self._buffer: list[bytes] = []
         self._flushed = False
         self._waiter: asyncio.Future[None] | None = None
@@ -99,7 +104,7 @@ class Subscriber:
         """Until the hub has handed over frames to send, or the subscriber is closed."""
         if self.closed or (self._flushed and self._buffer):
             return
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self._loop.create_future()
         try:
             await self._waiter
         finally:
@@ -208,7 +213,7 @@ class Hub:
         """
         upto = self.last_seq
         cursor = upto if after is None else max(after, upto)
-        subscriber = Subscriber(self, format, cursor, self.queue_size)
+        subscriber = Subscriber(self, asyncio.get_running_loop(), format, cursor, self.queue_size)
         self.subscribers[format].add(subscriber)
         return subscriber, upto
 
