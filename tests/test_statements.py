@@ -47,10 +47,13 @@ def _stored(path: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return raw.execute(sql, params).fetchall()
 
 
-async def _both_ways(db: Database, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-    """`fn(writer, ...)` once on the driver (`change`) and once through SQLAlchemy."""
-    fast = await db.change(fn, *args[0], **kwargs)
-    core = await db.write(lambda session: fn(session_writer(session), *args[1], **kwargs))
+async def _both_ways(
+    db: Database, fn: Any, fast_args: tuple[Any, ...], core_args: tuple[Any, ...], **kwargs: Any
+) -> tuple[Any, Any]:
+    """`fn(writer, *fast_args)` on the driver (`change`), `fn(writer, *core_args)` through
+    SQLAlchemy (a session's connection)."""
+    fast = await db.change(fn, *fast_args, **kwargs)
+    core = await db.write(lambda session: fn(session_writer(session), *core_args, **kwargs))
     return fast, core
 
 
