@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,9 +89,14 @@ class Running:
 
 
 @asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[Running]:
-    """The real app under uvicorn on a loopback port, in this event loop."""
+async def running_app(
+    settings: Settings, *, middleware: Sequence[type[Any]] = ()
+) -> AsyncIterator[Running]:
+    """The real app under uvicorn on a loopback port, in this event loop; `middleware` is
+    added around the app's own."""
     app = create_app(settings)
+    for layer in middleware:
+        app.add_middleware(layer)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

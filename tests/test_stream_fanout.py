@@ -7,8 +7,9 @@ import re
 from collections.abc import AsyncIterator
 
 import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.support import Running
+from tests.support import Running, running_app, test_settings
 
 STREAM = "/api/v1/events/stream"
 
@@ -52,3 +53,34 @@ async def test_a_stream_resumes_after_its_last_event_id(goofs_sqlite: Running) -
         assert await read_seqs(resumed, 3) == [3, 4, 5]
         await create_fleet(goofs_sqlite, 2, existing=5)
         assert await read_seqs(resumed, 2) == [6, 7]
+
+
+async def test_stream_frames_go_to_the_server_past_the_middleware(sqlite_url: str) -> None:
+    sent: list[Message] = []
+
+    class Recording:
+        """Writes down every message the app sends through the middleware chain."""
+
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            async def recording(message: Message) -> None:
+                sent.append(message)
+                await send(message)
+
+            await self.app(scope, receive, recording)
+
+    async with (
+        running_app(test_settings(sqlite_url), middleware=[Recording]) as goofs,
+        goofs.client.stream("GET", STREAM, params={"after": 0}) as stream,
+    ):
+        await create_fleet(goofs, 3)
+        assert await read_seqs(seqs(stream), 3) == [1, 2, 3]
+        assert stream.headers["x-frame-options"] == "DENY"
+
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    bodies = [m["body"] for m in sent if m["type"] == "http.response.body"]
+    # The stream's start passed the chain (its headers are set there); its frames did not.
+    assert [m for m in starts if b"text/event-stream" in dict(m["headers"])[b"content-type"]]
+    assert all(b"id: " not in body for body in bodies)
