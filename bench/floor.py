@@ -3,7 +3,8 @@
 `POST /publish` makes one event (seq + 1, stamped now), encodes it once and hands the same bytes
 to every client's queue; `GET /stream` writes whatever its queue holds. `GET /api/v1/events`
 answers like the real API so the harness reads `occurred_at` the same way from both servers.
-Whatever this costs per delivery is what any Python ASGI broadcaster on this machine pays.
+Whatever this costs per delivery is what a plain Python ASGI broadcaster (a queue and a
+coroutine per client, one write per event) pays on this machine.
 
 Its events are the ones the harness makes the real server write (malfunctions, then repairs,
 of a 200-spacecraft fleet), built with the app's own schemas and SSE encoder, so both servers
