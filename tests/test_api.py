@@ -168,6 +168,15 @@ async def test_search_treats_like_wildcards_literally(goofs: Running) -> None:
     assert [item["name"] for item in response.json()["items"]] == ["100% Uptime"]
 
 
+async def test_search_finds_names_beyond_ascii_as_typed(goofs: Running) -> None:
+    await create(goofs, "Ørsted", "1999-008B")
+    await create(goofs, "Ordinary", "2020-002A")
+
+    response = await goofs.client.get("/api/v1/spacecraft", params={"q": "Ørst"})
+
+    assert [item["name"] for item in response.json()["items"]] == ["Ørsted"]
+
+
 async def test_every_change_is_an_event_in_order(goofs: Running) -> None:
     craft = await create(goofs, **HUBBLE)
     path = f"/api/v1/spacecraft/{craft['id']}"
