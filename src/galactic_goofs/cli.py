@@ -26,7 +26,7 @@ from galactic_goofs.settings import Settings
 COLLECTOR_THRESHOLDS = (20_000, 2, 100)
 """gc thresholds for the server: young collections every 20k allocations, not 700, and the
 middle generation after every third of them, so it never holds more than ~60k objects. With
-50k, the middle generation's collection of 1,000 new connections' objects took 90 to 113 ms."""
+50k, the middle generation's collection of 1,000 new connections' objects took 71 to 113 ms."""
 SERVER_OPTIONS: dict[str, Any] = {
     # The C event loop and HTTP parser: the stream fan-out spends most of its time in them.
     "loop": "uvloop",
