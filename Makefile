@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install assets chromium run test lint format migrate bench clean nginx
+.PHONY: install assets chromium run test test-fast lint format migrate bench clean nginx
 
 install: $(VENV)/.installed
 
@@ -45,16 +45,20 @@ migrate: install
 	$(VENV)/bin/goofs migrate
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench devkit
+	$(VENV)/bin/ruff format --check src tests bench devkit
 	$(VENV)/bin/mypy src
 
 format: install
-	$(VENV)/bin/ruff check --fix src tests bench
-	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench devkit
+	$(VENV)/bin/ruff format src tests bench devkit
 
 test: install assets chromium nginx lint
 	$(VENV)/bin/pytest
+
+# The fast layer: unit and API tests (tests/unit, tests/api), under a minute.
+test-fast: install
+	$(VENV)/bin/pytest -n 2 tests/unit tests/api
 
 # The full fan-out and write-path benchmark (several minutes); writes docs/bench-results.*
 bench: install

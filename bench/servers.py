@@ -17,6 +17,8 @@ from pathlib import Path
 import psutil
 
 from bench import gc_pauses
+from devkit.ports import free_port
+from devkit.processes import stop
 
 PRIORITY = -10
 """Nice value for everything the benchmark runs (needs root; silently skipped otherwise)."""
@@ -97,13 +99,6 @@ def core_speed_ms(cores: set[int]) -> float:
     return float(probe.stdout) * 1000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def running(
     kind: str,
@@ -175,12 +170,7 @@ def running(
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=30)
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)
         log.close()
 
 

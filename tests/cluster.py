@@ -16,18 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import redis
 from httpx_sse import aconnect_sse
 
-from tests.support import (
-    POSTGRES_ADMIN_URL,
-    free_port,
-    goofs_process,
-    unique_name,
-    wait_for_http,
-)
+from devkit.ports import free_port
+from devkit.postgres import unique_name
+from devkit.processes import stop
+from tests.support import goofs_process, wait_for_http
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
@@ -74,27 +70,6 @@ def instances(count: int, env: dict[str, str], workdir: Path) -> Iterator[list[I
             except AssertionError as error:
                 raise AssertionError(f"{error}\n{instance.output()}") from None
         yield started
-
-
-async def fresh_postgres_database(name: str | None = None) -> str:
-    """An empty database (not migrated); the caller drops it with `drop_postgres_database`."""
-    name = name or unique_name("goofs_empty")
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
-    return f"{base}/{name}"
-
-
-async def drop_postgres_database(url: str) -> None:
-    name = url.rpartition("/")[2]
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 @dataclass
@@ -264,12 +239,7 @@ http {{
             raise AssertionError(f"{error}\n{log.read_text()}") from None
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 class RedisServer:
@@ -322,10 +292,5 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
         self.process = None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,64 +10,93 @@ import asyncpg
 import pytest
 import redis
 
+from devkit import postgres
+from devkit.postgres import unique_name
 from galactic_goofs import migrate
+from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from tests.support import (
-    POSTGRES_ADMIN_URL,
+    OPERATOR,
+    OPERATOR_PASSWORD,
     REDIS_URL,
     Running,
     require,
     running_app,
     test_settings,
-    unique_name,
 )
 
-
-def _postgres_url(database: str) -> str:
-    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
-    return f"{base}/{database}"
+PRISTINE = "pristine"
+"""The schema holding a copy of every table as migrations and `seed` left it."""
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+async def seed(db: Database) -> None:
+    """What every test database starts with beyond its migrations: the test operator (its
+    password hash alone takes longer than most tests)."""
+    await migrate.upgrade(db)
+    await auth.add_operator(db, OPERATOR, OPERATOR_PASSWORD)
+
+
+async def _tables(connection: asyncpg.Connection) -> list[str]:
+    rows = await connection.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    )
+    return [row["tablename"] for row in rows]
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A migrated database that each PostgreSQL test copies (CREATE DATABASE ... TEMPLATE)."""
+def postgres_database() -> Iterator[str]:
+    """This test session's (or xdist worker's) PostgreSQL database: migrated, seeded, and with
+    a copy of each table's seeded rows in the schema `pristine`, so `postgres_url` can put it
+    back as it was in a few milliseconds instead of making a new database per test."""
     try:
-        asyncio.run(_admin("SELECT 1"))
+        asyncio.run(postgres.admin("SELECT 1"))
     except (OSError, asyncpg.PostgresError) as error:
-        require("PostgreSQL", False, f"{POSTGRES_ADMIN_URL}: {error}")
-    name = unique_name("goofs_template")
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        require("PostgreSQL", False, f"{postgres.ADMIN_URL}: {error}")
+    url = asyncio.run(postgres.create_database("goofs_test"))
 
-    async def migrate_template() -> None:
-        db = Database(_postgres_url(name).replace("postgresql://", "postgresql+asyncpg://"))
+    async def prepare() -> None:
+        db = Database(url.replace("postgresql://", "postgresql+asyncpg://"))
         try:
-            await migrate.upgrade(db)
+            await seed(db)
         finally:
             await db.dispose()
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(f"CREATE SCHEMA {PRISTINE}")
+            for table in await _tables(connection):
+                await connection.execute(
+                    f'CREATE TABLE {PRISTINE}."{table}" AS SELECT * FROM public."{table}"'
+                )
+        finally:
+            await connection.close()
 
     try:
-        asyncio.run(migrate_template())
-        yield name
+        asyncio.run(prepare())
+        yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(postgres.drop_database(url))
 
 
 @pytest.fixture
-async def postgres_url(postgres_template: str) -> AsyncIterator[str]:
-    name = unique_name("goofs_test")
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
+    """The session's PostgreSQL database, every table put back to its seeded rows.
+
+    Sequences are left where they are, so new rows never take the ids of seeded ones.
+    """
+    connection = await asyncpg.connect(postgres_database)
     try:
-        yield _postgres_url(name)
+        tables = [table for table in await _tables(connection) if table != "alembic_version"]
+        listed = ", ".join(f'public."{table}"' for table in tables)
+        await connection.execute(
+            f"TRUNCATE {listed} CASCADE;"
+            + "".join(
+                f'INSERT INTO public."{table}" SELECT * FROM {PRISTINE}."{table}";'
+                for table in tables
+            )
+        )
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+    yield postgres_database
 
 
 @pytest.fixture(scope="session")
@@ -82,16 +112,35 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each SQLite test copies: migrating from nothing takes longer
+    than most tests."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "goofs.db"
+
+    async def migrate_template() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await seed(db)
+        finally:
+            await db.dispose()  # the last connection to close folds the WAL into the file
+
+    asyncio.run(migrate_template())
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'goofs.db'}"
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated SQLite database of this test's own."""
+    path = tmp_path / "goofs.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
 async def db(sqlite_url: str) -> AsyncIterator[Database]:
     """A migrated SQLite database, for tests below the HTTP layer."""
     database = Database(sqlite_url.replace("sqlite://", "sqlite+aiosqlite://"))
-    await migrate.upgrade(database)
     yield database
     await database.dispose()
 
@@ -128,3 +177,14 @@ async def goofs_sqlite(sqlite_url: str) -> AsyncIterator[Running]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("GOOFS_MALFUNCTION_INTERVAL", "0")
+
+
+LAYERS = ("unit", "api", "system", "browser")
+"""The test tree's folders, each a marker: `pytest -m "unit or api"` is the fast layer."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = item.path.parent.name
+        if layer in LAYERS:
+            item.add_marker(layer)

@@ -11,13 +11,15 @@ import pytest
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from devkit.ports import free_port
+from devkit.postgres import unique_name
 from galactic_goofs import app as app_module
 from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.redis_broker import RedisBroker
 from galactic_goofs.events.schemas import EventRead
 from tests import support
 from tests.cluster import streaming
-from tests.support import free_port, running_app, unique_name, wait_until
+from tests.support import running_app, wait_until
 
 
 def an_event(seq: int) -> EventRead:

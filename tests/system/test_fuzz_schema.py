@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_token, free_port, goofs_process
+from devkit.ports import free_port
+from tests.support import cli_token, goofs_process
 
 # Bounded so the whole run stays in seconds; raise locally to dig deeper.
 MAX_EXAMPLES = int(os.environ.get("GOOFS_FUZZ_EXAMPLES", "25"))

@@ -13,19 +13,12 @@ import psutil
 import pytest
 from alembic.script import ScriptDirectory
 
+from devkit import postgres
+from devkit.ports import free_port
 from galactic_goofs import migrate
-from tests.cluster import (
-    cluster_env,
-    drop_postgres_database,
-    fresh_postgres_database,
-    instances,
-    mixed_changes,
-    streaming,
-)
+from tests.cluster import cluster_env, instances, mixed_changes, streaming
 from tests.support import (
-    POSTGRES_ADMIN_URL,
     cli_token,
-    free_port,
     goofs_process,
     require,
     wait_for_http,
@@ -37,13 +30,13 @@ from tests.support import (
 async def empty_postgres_url() -> AsyncIterator[str]:
     """A database with no tables at all, as a first deployment finds it."""
     try:
-        url = await fresh_postgres_database()
+        url = await postgres.create_database("goofs_empty")
     except (OSError, asyncpg.PostgresError) as error:
-        require("PostgreSQL", False, f"{POSTGRES_ADMIN_URL}: {error}")
+        require("PostgreSQL", False, f"{postgres.ADMIN_URL}: {error}")
     try:
         yield url
     finally:
-        await drop_postgres_database(url)
+        await postgres.drop_database(url)
 
 
 def head_revision() -> str:

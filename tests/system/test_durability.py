@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import cli_token, free_port, goofs_process, wait_until
+from devkit.ports import free_port
+from tests.support import cli_token, goofs_process, wait_until
 
 WRITERS = 20
 MAX_CHANGES_PER_WRITER = 60

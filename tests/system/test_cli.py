@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from devkit.ports import free_port
 from galactic_goofs.cli import _listen
-from tests.support import cli_token, free_port, goofs_process, run_goofs
+from tests.support import cli_token, goofs_process, run_goofs
 
 
 def test_serve_creates_a_sqlite_database_in_the_working_directory(tmp_path: Path) -> None:

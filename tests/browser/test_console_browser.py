@@ -3,139 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from playwright.async_api import (
     Browser,
-    BrowserContext,
-    Dialog,
-    Locator,
-    Page,
-    async_playwright,
     expect,
 )
 
+from devkit.ports import free_port
 from galactic_goofs.events import service as events_service
+from tests.browser.console import Console, create
 from tests.support import (
-    OPERATOR,
-    OPERATOR_PASSWORD,
     Running,
     cli_token,
-    free_port,
     goofs_process,
-    require,
 )
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[1]
-VENDOR = ROOT / "src" / "galactic_goofs" / "web" / "static" / "vendor"
-SCREENSHOTS = ROOT / "build" / "screenshots"
 SNEAKY = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def chromium() -> Path:
-    require("Chromium", CHROMIUM.exists(), f"{CHROMIUM} is missing: run `make chromium`")
-    require("console assets", (VENDOR / "htmx.min.js").exists(), "run `make assets`")
-    return CHROMIUM
-
-
-@pytest.fixture
-def screenshots() -> Path:
-    return SCREENSHOTS
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-class Console:
-    """One browser tab on the console, collecting what went wrong in it."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: self.errors.append(message.text) if message.type == "error" else None,
-        )
-        page.on("dialog", self._dialog)
-
-    async def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(dialog.message)
-        await dialog.accept()
-
-    @classmethod
-    async def open(cls, context: BrowserContext, url: str) -> Console:
-        console = cls(await context.new_page())
-        await console.sign_in(url)
-        await console.page.goto(url)
-        await console.expect_live()
-        return console
-
-    async def sign_in(self, url: str) -> None:
-        """As the test app's operator, once per browser context (the cookie is shared)."""
-        parts = urlsplit(url)
-        await self.page.goto(f"{parts.scheme}://{parts.netloc}/signin")
-        if await self.page.get_by_role("button", name="Sign out").count():
-            return
-        await self.page.get_by_label("Operator").fill(OPERATOR)
-        await self.page.get_by_label("Password").fill(OPERATOR_PASSWORD)
-        await self.page.get_by_role("button", name="Sign in").click()
-        await expect(self.page.locator("body")).to_have_attribute("data-role", "operator")
-
-    async def expect_live(self, timeout: float = 5_000) -> None:
-        await expect(self.page.locator("#connection")).to_have_attribute(
-            "data-state", "live", timeout=timeout
-        )
-
-    def row(self, name: str) -> Locator:
-        return self.page.locator("#fleet-rows tr").filter(
-            has=self.page.get_by_role("rowheader", name=name, exact=True)
-        )
-
-    def feed(self) -> Locator:
-        return self.page.locator("#feed li")
-
-    async def register(self, name: str, cospar_id: str) -> None:
-        form = self.page.locator("#create-form")
-        await form.get_by_label("Name").fill(name)
-        await form.get_by_label("COSPAR ID").fill(cospar_id)
-        await form.get_by_role("button", name="Register").click()
-
-
-async def create(goofs: Running, name: str, cospar_id: str) -> str:
-    response = await goofs.client.post(
-        "/api/v1/spacecraft", json={"name": name, "cospar_id": cospar_id}
-    )
-    assert response.status_code == 201, response.text
-    craft_id: str = response.json()["id"]
-    return craft_id
 
 
 async def test_two_browsers_see_each_others_changes_live(goofs: Running, browser: Browser) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port, goofs_process, run_goofs, wait_until
+from devkit.ports import free_port
+from tests.support import goofs_process, run_goofs, wait_until
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 FIRST_OPERATOR_LINE = re.compile(r"Created operator 'admin' with password '([^']+)'")
