@@ -38,13 +38,18 @@ def is_outage(error: BaseException) -> bool:
 
 
 def _driver_lost_connection(orig: BaseException | None) -> bool:
-    name = type(orig).__name__ if orig is not None else ""
-    return isinstance(orig, OSError | TimeoutError) or name in {
-        "ConnectionDoesNotExistError",
-        "ConnectionFailureError",
-        "CannotConnectNowError",
-        "InterfaceError",
-    }
+    """The driver's error, or what caused it: SQLAlchemy's asyncpg adapter raises its own
+    `Error` for a connection that closed while it was being made, caused by asyncpg's."""
+    while orig is not None:
+        if isinstance(orig, OSError | TimeoutError) or type(orig).__name__ in {
+            "ConnectionDoesNotExistError",
+            "ConnectionFailureError",
+            "CannotConnectNowError",
+            "InterfaceError",
+        }:
+            return True
+        orig = orig.__cause__
+    return False
 
 
 async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
