@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis
+from argon2 import PasswordHasher
 
 from devkit import postgres
 from devkit.postgres import unique_name
@@ -24,6 +25,16 @@ from tests.support import (
     running_app,
     test_settings,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2 at its cheapest in this process: its real cost (about 0.2 s a hash, on purpose)
+    would be a third of the fast layer's time. Servers the tests start as processes keep it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
 
 PRISTINE = "pristine"
 """The schema holding a copy of every table as migrations and `seed` left it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,25 +13,27 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
-from starlette.types import Receive, Scope, Send
 
 from galactic_goofs import migrate
+from galactic_goofs.analytics.tallies import EventTallies
+from galactic_goofs.asgi import App
 from galactic_goofs.auth import views as auth_views
 from galactic_goofs.auth.csrf import CsrfCookieMiddleware
 from galactic_goofs.auth.dependencies import NotAuthenticated, require_viewer
 from galactic_goofs.db import Database
-from galactic_goofs.deps import AppState, StateDep
+from galactic_goofs.deps import StateDep
 from galactic_goofs.errors import DomainError
 from galactic_goofs.events import api as events_api
 from galactic_goofs.events import service as events_service
 from galactic_goofs.events.broker import create_broker
+from galactic_goofs.events.consumers import Consumer, ConsumerRunner
 from galactic_goofs.events.hub import Hub
-from galactic_goofs.events.stream import SERVER_SEND
 from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
+from galactic_goofs.state import AppState
 from galactic_goofs.validation import validation_error
 from galactic_goofs.web import views
 
@@ -48,20 +50,12 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class App(FastAPI):
-    """The app, handing each request's streams the server's own `send` (`SERVER_SEND`)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A context variable, not a key in `scope`: one more key made every open stream's
-        # scope dict grow to its next size, about 3 MB per 1,000 streams.
-        token = SERVER_SEND.set(send)
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            SERVER_SEND.reset(token)
+CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies,)
+"""The durable consumers of the event log every instance runs (see `events.consumers`)."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer] = ()) -> FastAPI:
+    """The app for `settings`; `consumers` run beside the built-in ones (`CONSUMERS`)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -97,6 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             spawn(simulator.run(), "fault-simulator")
         if settings.event_retention > 0:
             spawn(_prune_periodically(db, settings.event_retention), "event-pruner")
+        for consumer in [*(make() for make in CONSUMERS), *consumers]:
+            runner = ConsumerRunner(
+                db, consumer, hub.watch(), catch_up_interval=settings.catch_up_interval
+            )
+            spawn(runner.run(), f"consumer-{consumer.name}")
         try:
             yield
         finally:

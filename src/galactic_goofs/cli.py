@@ -25,8 +25,8 @@ from galactic_goofs.settings import Settings
 
 COLLECTOR_THRESHOLDS = (20_000, 2, 100)
 """gc thresholds for the server: young collections every 20k allocations, not 700, and the
-middle generation after every third of them, so it never holds more than ~60k objects. With
-50k, the middle generation's collection of 1,000 new connections' objects took 71 to 113 ms."""
+middle generation after every third of them, so it never holds more than ~60k objects
+(`docs/PERFORMANCE.md`, steps 2, 10 and 14)."""
 SERVER_OPTIONS: dict[str, Any] = {
     # The C event loop and HTTP parser: the stream fan-out spends most of its time in them.
     "loop": "uvloop",
@@ -200,14 +200,14 @@ def _raise_open_files_limit() -> None:
 
 
 def _tune_collector() -> None:
-    """Collect less often: with thousands of streams the cyclic collector was a third of the
-    server's CPU, rescanning long-lived connection objects after every few hundred allocations.
-    Frames, futures and buffers here are freed by reference counting; cycles are rare.
+    """Collect less often: with thousands of streams the cyclic collector rescanned long-lived
+    connection objects after every few hundred allocations. Frames, futures and buffers here
+    are freed by reference counting; cycles are rare.
 
     The middle generation is collected often, though: new connections' objects all survive
-    their first collection, and 10,000 clients connecting gave it about a million of them to
-    scan at once, a 0.43 s pause. Every third young collection keeps its pauses under 0.1 s,
-    and each object is still scanned there only once on its way to the old generation.
+    their first collection, and letting them pile up makes one long pause. Each object is
+    still scanned there only once on its way to the old generation. Measured in
+    `docs/PERFORMANCE.md`, steps 2, 10 and 14.
     """
     import galactic_goofs.app  # noqa: F401  (what the server will run; then it is frozen)
 

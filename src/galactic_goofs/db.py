@@ -2,21 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import namedtuple
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, overload
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc, make_url
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import TypeDecorator
+
+from galactic_goofs.precompiled import SqliteWriter, StatementChange, on_driver, session_writer
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,130 +94,6 @@ async def _close(session: AsyncSession) -> None:
 P = ParamSpec("P")
 T = TypeVar("T")
 Write = Callable[Concatenate[Session, P], T]
-Processor = Callable[[Any], Any] | None
-
-
-class Statement:
-    """A Core statement that a change runs many times a second, compiled once per dialect.
-
-    SQLAlchemy's execution machinery costs about 0.1 ms per statement, several times what SQLite
-    takes to write a row by key. On SQLite a `Writer` runs the statement straight on the
-    driver's connection, with the SQL SQLAlchemy compiled for it and the bind and result
-    conversions of its columns' own types, so what is stored and read back is what SQLAlchemy
-    itself would store and read. Elsewhere it runs through SQLAlchemy as usual.
-    """
-
-    def __init__(
-        self, statement: Select[Any] | UpdateBase, *, column_keys: Sequence[str] | None = None
-    ) -> None:
-        self.statement = statement
-        self.column_keys = list(column_keys) if column_keys is not None else None
-        """For an INSERT or UPDATE whose values come with each run: the columns they set."""
-        self._compiled: dict[str, _Compiled] = {}
-
-    def compiled(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled.of(self, dialect)
-        return compiled
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    sql: str
-    compiler: SQLCompiler
-    names: tuple[str, ...]
-    binds: tuple[Processor, ...]
-    results: tuple[Processor, ...]
-    row: Any
-    """A named tuple of the result columns, like SQLAlchemy's rows: `row.id`, `row.version`."""
-
-    @classmethod
-    def of(cls, statement: Statement, dialect: Dialect) -> _Compiled:
-        compiler = statement.statement.compile(dialect=dialect, column_keys=statement.column_keys)
-        assert isinstance(compiler, SQLCompiler)
-        if compiler.insert_prefetch or compiler.update_prefetch:
-            # Python-side column defaults are computed by SQLAlchemy's execution context.
-            raise ValueError(f"a Statement cannot fill in column defaults: {compiler.string}")
-        names = tuple(compiler.positiontup or ())
-        columns = statement.statement.exported_columns
-        return cls(
-            sql=compiler.string,
-            compiler=compiler,
-            names=names,
-            binds=tuple(
-                compiler.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                for name in names
-            ),
-            results=tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in columns
-            ),
-            # Keys, not `for key in columns`: a column collection iterates over its columns.
-            row=namedtuple("Row", [str(key) for key in columns.keys()], rename=True),  # noqa: SIM118
-        )
-
-    def parameters(self, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
-        values = self.compiler.construct_params(params)
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(
-                self.binds, (values[name] for name in self.names), strict=True
-            )
-        )
-
-    def rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
-        make = self.row._make
-        results = self.results
-        return [
-            make(
-                value if process is None else process(value)
-                for process, value in zip(results, row, strict=True)
-            )
-            for row in raw
-        ]
-
-
-class Writer(Protocol):
-    """Runs a `Statement` inside the current write transaction; returns its rows."""
-
-    def __call__(
-        self, statement: Statement, params: Mapping[str, Any] | None = None
-    ) -> list[Any]: ...
-
-
-class _SqliteWriter:
-    def __init__(self, driver: sqlite3.Connection, dialect: Dialect) -> None:
-        self.driver = driver
-        self.dialect = dialect
-
-    def __call__(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
-        compiled = statement.compiled(self.dialect)
-        parameters = compiled.parameters(params)
-        rows = _on_driver(self.driver.execute, compiled.sql, parameters).fetchall()
-        return compiled.rows(rows)
-
-
-class _CoreWriter:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def __call__(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
-        result = self.connection.execute(statement.statement, params)
-        return list(result.all()) if result.returns_rows else []
-
-
-def session_writer(session: Session) -> Writer:
-    """A `Writer` inside a `Database.write` transaction, for changes made of both kinds."""
-    return _CoreWriter(session.connection())
-
-
-def _on_driver(call: Callable[..., T], sql: str, parameters: Sequence[Any] = ()) -> T:
-    """A driver call, its errors wrapped as SQLAlchemy's (IntegrityError, OperationalError...)."""
-    try:
-        return call(sql, parameters)
-    except sqlite3.Error as error:
-        raise exc.DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
 
 
 class Database:
@@ -238,8 +111,8 @@ class Database:
       timeout: keep one server process per SQLite file.
     - On PostgreSQL it runs through `AsyncSession.run_sync`, on the shared async engine.
 
-    `change(fn, ...)` runs `fn(writer, ...)` the same way for a change made only of
-    `Statement`s (malfunction, repair): on SQLite with no session at all.
+    A change made only of precompiled `Statement`s (malfunction, repair; see
+    `galactic_goofs.precompiled`) runs the same way, on SQLite with no session at all.
 
     Reads (`reading()`) keep the async driver, so a long search never stalls the loop.
     """
@@ -279,8 +152,20 @@ class Database:
         finally:
             await _close(session)
 
-    async def write(self, fn: Write[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """`fn(session, *args, **kwargs)` in one write transaction; see the class."""
+    @overload
+    async def write(self, fn: StatementChange[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    @overload
+    async def write(self, fn: Write[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    async def write(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """`fn(session, *args, **kwargs)` in one write transaction; see the class.
+
+        A change marked `on_statements` gets a `Writer` instead of a session: on SQLite it runs
+        on the write connection's driver with no session at all.
+        """
+        if getattr(fn, "on_statements", False):
+            return await self._on_statements(fn, *args, **kwargs)
         if self._sqlite_writer is not None:
             with self._sqlite_writer() as session, session.begin():
                 return fn(session, *args, **kwargs)
@@ -290,30 +175,22 @@ class Database:
         finally:
             await _close(async_session)
 
-    async def change(
-        self, fn: Callable[Concatenate[Writer, P], T], /, *args: P.args, **kwargs: P.kwargs
+    async def _on_statements(
+        self, fn: StatementChange[P, T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`fn(writer, *args, **kwargs)` in one write transaction of `Statement`s.
-
-        The hot changes (malfunction, repair) are made of a few statements by key, and the ORM
-        session around them cost more than the statements. On SQLite this runs on the write
-        connection's driver with no session; elsewhere it is a `write` like any other.
-        """
         if self._sqlite_writer is None:
             return await self.write(lambda session: fn(session_writer(session), *args, **kwargs))
         pooled = self._sqlite_write_engine.raw_connection()
         try:
             driver = pooled.driver_connection
             assert isinstance(driver, sqlite3.Connection)
-            _on_driver(driver.execute, SQLITE_WRITE_BEGIN)
+            on_driver(driver.execute, SQLITE_WRITE_BEGIN)
             try:
-                result = fn(
-                    _SqliteWriter(driver, self._sqlite_write_engine.dialect), *args, **kwargs
-                )
+                result = fn(SqliteWriter(driver), *args, **kwargs)
             except BaseException:
                 driver.rollback()
                 raise
-            _on_driver(lambda _sql, _parameters: driver.commit(), "COMMIT")
+            on_driver(lambda _sql, _parameters: driver.commit(), "COMMIT")
             return result
         finally:
             pooled.close()

@@ -26,6 +26,8 @@ CONTENT_SECURITY_POLICY = (
 class SecurityHeadersMiddleware:
     """What a browser should refuse on our behalf: foreign scripts, framing, MIME sniffing."""
 
+    touches_response_start_only = True
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -52,6 +54,8 @@ class BodySizeLimitMiddleware:
     A declared Content-Length over the limit is refused before reading; a chunked body is
     counted as it arrives and refused once it passes the limit.
     """
+
+    touches_response_start_only = True
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from galactic_goofs import lease
-from galactic_goofs.deps import AppState
 from galactic_goofs.fleet import service
+from galactic_goofs.instance import instance_id
+from galactic_goofs.state import AppState
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "fault-simulator"
 ACTOR = "simulator"
-
-
-def instance_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -58,7 +52,7 @@ class FaultSimulator:
                 await asyncio.shield(self._release())
 
     async def fire(self) -> None:
-        change = await self.state.db.write(
+        change = await self.state.writes.apply(
             service.malfunction_random, actor=ACTOR, rng=self.state.rng, fence=self._still_leading
         )
         if change is not None and change.spacecraft.fault is not None:
@@ -70,7 +64,6 @@ class FaultSimulator:
                 fault.severity.value,
                 fault.description,
             )
-        await self.state.publish(change)
 
     def _still_leading(self, session: Session) -> bool:
         return lease.is_held(session, LEASE_NAME, self.holder)

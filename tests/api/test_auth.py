@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from galactic_goofs.auth.csrf import CsrfCookieMiddleware, install_template_helpers
 from galactic_goofs.auth.models import ApiToken, Operator
 from tests import support
-from tests.support import Running, operator_token, running_app
+from tests.support import LOOPBACK_SSL, Running, operator_token, running_app
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 PASSWORD = "correct horse battery"
@@ -37,7 +37,7 @@ def write_routes(craft_id: str) -> list[tuple[str, str, dict[str, object] | None
 
 @pytest.fixture
 async def anonymous(goofs: Running) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=goofs.url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=goofs.url, timeout=30, verify=LOOPBACK_SSL) as client:
         yield client
 
 
@@ -45,7 +45,7 @@ async def anonymous(goofs: Running) -> AsyncIterator[httpx.AsyncClient]:
 async def signed_in_browser(goofs: Running, name: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client that behaves like a browser: reads the form, posts it, keeps cookies."""
     await operator_token(goofs.state, name, PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs.url, timeout=30) as browser:
+    async with httpx.AsyncClient(base_url=goofs.url, timeout=30, verify=LOOPBACK_SSL) as browser:
         token = await form_token(browser)
         response = await browser.post(
             "/signin", data={"name": name, "password": PASSWORD, "csrf_token": token, "next": "/"}
@@ -112,7 +112,7 @@ async def test_a_valid_token_is_remembered_for_a_while_and_a_wrong_one_never(
     )
     assert renamed.status_code == 200
     # ...until the memory of it runs out; then the database decides again.
-    goofs.state.known_tokens.clear()
+    goofs.state.auth.known_tokens.clear()
     refused = await anonymous.patch(first.headers["Location"], json={"name": "H"}, headers=headers)
     assert refused.status_code == 401
 
@@ -120,7 +120,7 @@ async def test_a_valid_token_is_remembered_for_a_while_and_a_wrong_one_never(
     assert (
         await anonymous.post("/api/v1/spacecraft", json=HUBBLE, headers=wrong)
     ).status_code == 401
-    assert len(goofs.state.known_tokens) == 0
+    assert len(goofs.state.auth.known_tokens) == 0
 
 
 async def test_events_record_the_acting_operator(goofs: Running) -> None:
@@ -176,7 +176,7 @@ async def test_signing_in_sets_a_safe_session_cookie_that_allows_writes(goofs: R
 
 async def test_the_session_cookie_is_http_only_and_same_site(goofs: Running) -> None:
     await operator_token(goofs.state, "lambert", PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs.url) as browser:
+    async with httpx.AsyncClient(base_url=goofs.url, verify=LOOPBACK_SSL) as browser:
         token = await form_token(browser)
         response = await browser.post(
             "/signin", data={"name": "lambert", "password": PASSWORD, "csrf_token": token}
@@ -232,7 +232,7 @@ async def test_a_form_post_from_another_origin_is_refused(goofs: Running) -> Non
 
 async def test_signing_in_without_the_form_token_is_refused(goofs: Running) -> None:
     await operator_token(goofs.state, "ash", PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs.url) as browser:
+    async with httpx.AsyncClient(base_url=goofs.url, verify=LOOPBACK_SSL) as browser:
         response = await browser.post("/signin", data={"name": "ash", "password": PASSWORD})
     assert response.status_code == 403
     assert "goofs_session" not in response.headers.get("set-cookie", "")
@@ -240,7 +240,7 @@ async def test_signing_in_without_the_form_token_is_refused(goofs: Running) -> N
 
 async def test_a_wrong_password_shows_the_form_again(goofs: Running) -> None:
     await operator_token(goofs.state, "mother", PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs.url) as browser:
+    async with httpx.AsyncClient(base_url=goofs.url, verify=LOOPBACK_SSL) as browser:
         token = await form_token(browser)
         response = await browser.post(
             "/signin", data={"name": "mother", "password": "wrong guess", "csrf_token": token}
@@ -253,7 +253,7 @@ async def test_a_wrong_password_shows_the_form_again(goofs: Running) -> None:
 
 async def test_repeated_failed_sign_ins_are_throttled(goofs: Running) -> None:
     await operator_token(goofs.state, "jones", PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs.url) as browser:
+    async with httpx.AsyncClient(base_url=goofs.url, verify=LOOPBACK_SSL) as browser:
         token = await form_token(browser)
 
         async def attempt(password: str) -> httpx.Response:
@@ -287,7 +287,7 @@ async def test_signing_out_ends_the_session(goofs: Running) -> None:
 
 async def test_signing_in_only_redirects_within_the_site(goofs: Running) -> None:
     await operator_token(goofs.state, "hicks", PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs.url) as browser:
+    async with httpx.AsyncClient(base_url=goofs.url, verify=LOOPBACK_SSL) as browser:
         token = await form_token(browser)
         response = await browser.post(
             "/signin",
@@ -305,7 +305,9 @@ async def test_signing_in_only_redirects_within_the_site(goofs: Running) -> None
 async def test_reading_can_require_signing_in(sqlite_url: str) -> None:
     settings = support.test_settings(sqlite_url, public_read=False)
     async with running_app(settings) as goofs:
-        async with httpx.AsyncClient(base_url=goofs.url, timeout=30) as anonymous:
+        async with httpx.AsyncClient(
+            base_url=goofs.url, timeout=30, verify=LOOPBACK_SSL
+        ) as anonymous:
             api = await anonymous.get("/api/v1/spacecraft")
             stream = await anonymous.get("/api/v1/events/stream")
             page = await anonymous.get("/", headers={"Accept": "text/html"})
@@ -329,7 +331,9 @@ async def test_behind_an_https_proxy_the_cookies_are_secure(goofs_sqlite: Runnin
     await operator_token(goofs_sqlite.state, "vasquez", PASSWORD)
     # What a TLS-terminating proxy on this host adds; uvicorn trusts it from loopback.
     https = {"X-Forwarded-Proto": "https"}
-    async with httpx.AsyncClient(base_url=goofs_sqlite.url, headers=https) as browser:
+    async with httpx.AsyncClient(
+        base_url=goofs_sqlite.url, headers=https, verify=LOOPBACK_SSL
+    ) as browser:
         page = await browser.get("/signin")
         csrf_cookie = page.headers["set-cookie"]
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -355,7 +359,7 @@ async def test_behind_a_proxy_that_rewrites_host_a_same_site_post_is_accepted(
     goofs_sqlite: Running,
 ) -> None:
     await operator_token(goofs_sqlite.state, "gorman", PASSWORD)
-    async with httpx.AsyncClient(base_url=goofs_sqlite.url) as browser:
+    async with httpx.AsyncClient(base_url=goofs_sqlite.url, verify=LOOPBACK_SSL) as browser:
         token = await form_token(browser)
         public = {"Origin": "https://goofs.example", "X-Forwarded-Host": "goofs.example"}
         response = await browser.post(

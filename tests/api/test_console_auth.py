@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support import OPERATOR, OPERATOR_PASSWORD, Running
+from tests.support import LOOPBACK_SSL, OPERATOR, OPERATOR_PASSWORD, Running
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 
@@ -33,7 +33,9 @@ async def broken_hubble(goofs: Running) -> str:
 @pytest.fixture
 async def browser(goofs_sqlite: Running) -> AsyncIterator[httpx.AsyncClient]:
     """A browser that has not signed in (yet)."""
-    async with httpx.AsyncClient(base_url=goofs_sqlite.url, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=goofs_sqlite.url, timeout=30, verify=LOOPBACK_SSL
+    ) as client:
         yield client
 
 

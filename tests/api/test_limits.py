@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests import support
-from tests.support import Running, running_app, wait_until
+from tests.support import LOOPBACK_SSL, Running, running_app, wait_until
 
 HUBBLE = {"name": "Hubble Space Telescope", "cospar_id": "1990-037B"}
 
@@ -72,7 +72,7 @@ async def test_streams_beyond_the_cap_get_503_with_retry_after(sqlite_url: str) 
             return sum(len(subscribers) for subscribers in hub.subscribers.values())
 
         async with (
-            httpx.AsyncClient(base_url=goofs.url, timeout=30) as first_client,
+            httpx.AsyncClient(base_url=goofs.url, timeout=30, verify=LOOPBACK_SSL) as first_client,
             first_client.stream("GET", "/api/v1/events/stream") as first,
             goofs.client.stream("GET", "/api/v1/events/stream") as second,
         ):

@@ -16,10 +16,10 @@ from sqlalchemy import text
 
 from galactic_goofs.db import Database
 from tests import support
-from tests.support import Running, running_app, wait_until
+from tests.support import LOOPBACK_SSL, Running, running_app, wait_until
 from tests.tcp_proxy import TcpProxy
 
-OUTAGE_SECONDS = 5.0
+OUTAGE_SECONDS = 3.0
 RECONNECT_DELAY = 0.2  # what a browser's EventSource does, shortened
 
 
@@ -64,7 +64,9 @@ class Load:
 
 async def follow_stream(url: str, received: list[dict[str, Any]]) -> None:
     """A viewer's stream that reconnects with its Last-Event-ID, as a browser would."""
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30, read=None)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=httpx.Timeout(30, read=None), verify=LOOPBACK_SSL
+    ) as client:
         while True:
             headers = {"Last-Event-ID": str(received[-1]["seq"])} if received else {}
             with contextlib.suppress(httpx.HTTPError):

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from galactic_goofs.db import Database
-from galactic_goofs.deps import AppState
 from galactic_goofs.events import service as events_service
 from galactic_goofs.events.broker import MemoryBroker
 from galactic_goofs.events.hub import Hub
@@ -16,6 +15,7 @@ from galactic_goofs.fleet import service
 from galactic_goofs.fleet.schemas import SpacecraftCreate
 from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
+from galactic_goofs.state import AppState
 from tests.support import running_app, test_settings, wait_until
 
 

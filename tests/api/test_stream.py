@@ -11,7 +11,7 @@ from pathlib import Path
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from galactic_goofs.events import service as events_service
-from tests.support import Running, running_app, test_settings, wait_until
+from tests.support import Running, consumers_caught_up, running_app, test_settings, wait_until
 
 STREAM = "/api/v1/events/stream"
 
@@ -128,6 +128,7 @@ async def test_a_cursor_ahead_of_the_log_gets_a_reset(goofs: Running) -> None:
 async def test_a_cursor_older_than_the_retained_log_gets_a_reset(goofs: Running) -> None:
     for number in range(1, 6):
         await change(goofs, number)
+    await consumers_caught_up(goofs.state)
     assert await goofs.state.db.write(events_service.prune, keep=2) == 3
 
     async with stream(goofs, params={"after": 1}) as events:
@@ -143,6 +144,7 @@ async def test_a_cursor_older_than_the_retained_log_gets_a_reset(goofs: Running)
 async def test_pruning_goes_in_batches_and_keeps_the_newest(goofs: Running) -> None:
     for number in range(1, 8):
         await change(goofs, number)
+    await consumers_caught_up(goofs.state)
 
     batches = [await goofs.state.db.write(events_service.prune, keep=2, batch=2) for _ in range(4)]
 

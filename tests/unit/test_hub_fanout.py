@@ -159,13 +159,13 @@ async def wake_round(hub: Hub, *subscribers: Subscriber) -> None:
 async def test_a_round_starts_no_sooner_than_the_last_rounds_cost_after_it(hub: Hub) -> None:
     subscriber, _ = hub.subscribe("json", after=None)
     await wake_round(hub, subscriber)
-    first_round = hub._round_started
+    first_round = hub.pacer.started
     subscriber.take()
-    hub._round_cost = 0.2  # as if writing that round had kept the loop busy that long
+    hub.pacer.cost = 0.2  # as if writing that round had kept the loop busy that long
 
     await wake_round(hub, subscriber)
 
-    assert hub._round_started >= first_round + 0.2
+    assert hub.pacer.started >= first_round + 0.2
 
 
 async def test_a_writer_busy_with_a_slow_client_does_not_hold_the_round_open(hub: Hub) -> None:
@@ -175,5 +175,5 @@ async def test_a_writer_busy_with_a_slow_client_does_not_hold_the_round_open(hub
 
     sleeping.take()
 
-    assert hub._round_left == 0
+    assert hub.pacer.unwritten == 0
     assert busy._buffer  # it takes its frames whenever its send returns

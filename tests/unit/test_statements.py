@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from galactic_goofs.db import Database, Statement, Writer, session_writer
+from galactic_goofs.db import Database
 from galactic_goofs.events import service as events
 from galactic_goofs.events.models import Event
 from galactic_goofs.events.schemas import EventType
@@ -23,6 +22,7 @@ from galactic_goofs.fleet import service as fleet
 from galactic_goofs.fleet.models import Spacecraft, Status
 from galactic_goofs.fleet.schemas import MalfunctionRequest
 from galactic_goofs.fleet.service import Change
+from galactic_goofs.precompiled import Statement, Writer, on_statements, session_writer
 
 STAMP = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
 
@@ -50,9 +50,9 @@ def _stored(path: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 async def _both_ways(
     db: Database, fn: Any, fast_args: tuple[Any, ...], core_args: tuple[Any, ...], **kwargs: Any
 ) -> tuple[Any, Any]:
-    """`fn(writer, *fast_args)` on the driver (`change`), `fn(writer, *core_args)` through
-    SQLAlchemy (a session's connection)."""
-    fast = await db.change(fn, *fast_args, **kwargs)
+    """`fn(writer, *fast_args)` on the driver, `fn(writer, *core_args)` through SQLAlchemy (a
+    session's connection)."""
+    fast = await db.write(on_statements(fn), *fast_args, **kwargs)
     core = await db.write(lambda session: fn(session_writer(session), *core_args, **kwargs))
     return fast, core
 
@@ -114,18 +114,17 @@ async def test_a_failed_statement_rolls_back_as_sqlalchemys_error(db: Database) 
             events.record(run, seq, EventType.UPDATED, craft, "ops", {})
 
     with pytest.raises(IntegrityError):
-        await db.change(claim_then_reuse_a_seq)
+        await db.write(on_statements(claim_then_reuse_a_seq))
     async with db.reading() as session:
         assert await events.last_seq(session) == 0  # the claimed seq was handed back
         assert (await session.scalars(select(Event))).all() == []
     # The connection is clean again: the next change commits.
-    await db.change(events.claim_next_seq)
+    await db.write(on_statements(events.claim_next_seq))
     async with db.reading() as session:
         assert await events.last_seq(session) == 1
 
 
 def test_statements_that_need_python_side_defaults_are_refused() -> None:
     # Spacecraft.id defaults to uuid4() in Python: only SQLAlchemy's execution would fill it.
-    statement = Statement(insert(Spacecraft), column_keys=["name", "cospar_id"])
     with pytest.raises(ValueError, match="column defaults"):
-        statement.compiled(sqlite.dialect())
+        Statement(insert(Spacecraft), column_keys=["name", "cospar_id"])

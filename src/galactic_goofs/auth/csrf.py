@@ -54,6 +54,8 @@ class CsrfCookieMiddleware:
     get the cookie.
     """
 
+    touches_response_start_only = True
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

@@ -7,17 +7,14 @@ check, because a browser sends cookies along with posts that other sites make it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from galactic_goofs.auth import service
 from galactic_goofs.auth.csrf import verify_csrf
 from galactic_goofs.auth.service import Identity
 from galactic_goofs.errors import DomainError
-
-if TYPE_CHECKING:
-    from galactic_goofs.deps import AppState
+from galactic_goofs.state import get_state
 
 SESSION_COOKIE = "goofs_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -28,11 +25,6 @@ class NotAuthenticated(DomainError):
     """401 for API clients; browsers asking for a page are sent to sign in instead."""
 
     status_code = 401
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.goofs
-    return state
 
 
 async def current_identity(request: Request) -> Identity | None:
@@ -46,18 +38,10 @@ async def current_identity(request: Request) -> Identity | None:
 
 
 async def _identify(request: Request) -> Identity | None:
-    state = _state(request)
-    db = state.db
+    auth = get_state(request).auth
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        token = credentials.strip()
-        token_digest = service.digest(token)
-        identity = state.known_tokens.get(token_digest)
-        if identity is None and token:
-            async with db.reading() as session:
-                identity = await service.identify_token(session, token)
-            if identity is not None:
-                state.known_tokens[token_digest] = identity
+        identity = await auth.by_token(credentials.strip())
         if identity is None:
             # A client that sent a token meant to be someone: say it did not work.
             raise NotAuthenticated("the API token is not valid")
@@ -65,8 +49,7 @@ async def _identify(request: Request) -> Identity | None:
     key = request.cookies.get(SESSION_COOKIE)
     if not key:
         return None
-    async with db.reading() as session:
-        return await service.identify_session(session, key)
+    return await auth.by_session(key)
 
 
 async def require_operator(request: Request) -> Identity:
@@ -83,7 +66,7 @@ async def require_operator(request: Request) -> Identity:
 
 async def require_viewer(request: Request) -> Identity | None:
     """Anyone may watch unless GOOFS_PUBLIC_READ=false; then only signed-in operators."""
-    if _state(request).settings.public_read:
+    if get_state(request).settings.public_read:
         return None
     identity = await current_identity(request)
     if identity is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from galactic_goofs.db import Database
 from galactic_goofs.events import service
 from galactic_goofs.events.broker import Broker
+from galactic_goofs.events.pacing import RoundPacer
 from galactic_goofs.events.schemas import EventRead
 from galactic_goofs.events.sse import HEARTBEAT, frame
 
@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 
 Encoder = Callable[[EventRead], Awaitable[bytes]]
 BACKFILL_BATCH = 500
-WAKE_SLICE = 256
-"""Writers woken per turn of the event loop."""
 
 
 async def encode_json(event: EventRead) -> bytes:
@@ -32,9 +30,8 @@ class Subscriber:
     """One stream client: a bounded buffer of shared frames, and its writer's wake-up.
 
     The writer sleeps on a bare future, not an `asyncio.Event`: with thousands of clients per
-    event, waking them is the hot path. A subscriber asks the hub for a wake-up only when its
-    buffer goes from empty to non-empty; the hub wakes all of them together a moment later, so
-    frames that arrive within that moment go out as one write.
+    event, waking them is the hot path. A subscriber asks the hub's pacer for a wake-up only
+    when its buffer goes from empty to non-empty (`galactic_goofs.events.pacing`).
     """
 
     __slots__ = (
@@ -42,7 +39,7 @@ class Subscriber:
         "_flushed",
         "_hub",
         "_loop",
-        "_round",
+        "_pacer",
         "_waiter",
         "active",
         "closed",
@@ -50,6 +47,7 @@ class Subscriber:
         "format",
         "limit",
         "overflowed",
+        "round",
         "writer",
         "writing",
     )
@@ -58,12 +56,13 @@ class Subscriber:
         self, hub: Hub, loop: asyncio.AbstractEventLoop, format: str, cursor: int, limit: int
     ) -> None:
         self._hub = hub
+        self._pacer = hub.pacer
         self._loop = loop
         """Held, not looked up per wait: `asyncio.get_running_loop()` is a system call (getpid)."""
         self._buffer: list[bytes] = []
         self._flushed = False
         self._waiter: asyncio.Future[None] | None = None
-        self._round = 0
+        self.round = 0
         self.active = False
         """Was given a frame since the last heartbeat tick (so it needs no heartbeat)."""
         self.closed = False
@@ -86,7 +85,7 @@ class Subscriber:
         buffer.append(data)
         self.active = True
         if len(buffer) == 1:
-            self._hub._wake_soon(self)
+            self._pacer.request_wake(self)
 
     def push_heartbeat(self) -> None:
         if self.active:
@@ -121,7 +120,7 @@ class Subscriber:
         data = b"".join(self._buffer)
         self._buffer.clear()
         self._flushed = False
-        self._hub._written(self)
+        self._pacer.written(self)
         return data
 
     def close(self) -> None:
@@ -129,7 +128,7 @@ class Subscriber:
             return
         self.closed = True
         self._hub.subscribers[self.format].discard(self)
-        self._hub._written(self)
+        self._pacer.written(self)
         self._buffer.clear()
         self.wake()
         if self.writing and self.writer is not None and self.writer is not asyncio.current_task():
@@ -165,22 +164,21 @@ class Hub:
         self.queue_size = queue_size
         self.heartbeat_interval = heartbeat_interval
         self.catch_up_interval = catch_up_interval
-        self.coalesce_window = coalesce_window
-        """Seconds to hold a first frame so the frames right behind it share its write."""
         self.encoders: dict[str, Encoder] = {"json": encode_json}
         self.subscribers: dict[str, set[Subscriber]] = {"json": set()}
         self.last_seq = 0
         self._recent: deque[_Recent] = deque(maxlen=recent)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
-        self._waking: list[Subscriber] = []
-        self._round = 0
-        self._round_started = 0.0
-        self._round_left = 0
-        self._round_cpu = 0.0
-        self._round_cost = 0.0
-        """CPU seconds the loop spent from the start of the last round until all its writers had
-        written (other work interleaved with it included: that is what it held up)."""
+        self.pacer = RoundPacer(coalesce_window)
+        self._watchers: list[asyncio.Event] = []
+
+    def watch(self) -> asyncio.Event:
+        """An event the hub sets whenever it fans out a new event (durable consumers wait on
+        it, then read the log themselves)."""
+        watcher = asyncio.Event()
+        self._watchers.append(watcher)
+        return watcher
 
     def add_format(self, name: str, encoder: Encoder) -> None:
         self.encoders[name] = encoder
@@ -267,59 +265,13 @@ class Hub:
         entry = _Recent(event)
         self._recent.append(entry)
         self.last_seq = event.seq
+        for watcher in self._watchers:
+            watcher.set()
         for format, subscribers in self.subscribers.items():
             if subscribers:
                 data = await self._frame(entry, format)
                 for subscriber in list(subscribers):
                     subscriber.push(event.seq, data)
-
-    def _wake_soon(self, subscriber: Subscriber) -> None:
-        if not self._waking:
-            # Wait out the coalescing window, and no round starts before the last one's cost
-            # has passed since it started. Under a burst, frames pile up into fewer, fuller
-            # writes instead of rounds chasing each event, and the wake-up slices leave the
-            # loop to requests in between. (A pause as long as the round itself was needed
-            # while each write took several turns of the loop; since writes run in one step
-            # it only added latency: 5,000 clients at 5 changes/s had p99 542 ms with it,
-            # 188 ms without, and the burst of 300 changes/s still goes through.)
-            loop = asyncio.get_running_loop()
-            start = max(loop.time() + self.coalesce_window, self._round_started + self._round_cost)
-            loop.call_at(start, self._wake_all)
-        self._waking.append(subscriber)
-
-    def _wake_all(self) -> None:
-        waking, self._waking = self._waking, []
-        self._round += 1
-        self._round_started = asyncio.get_running_loop().time()
-        self._round_cpu = time.thread_time()
-        # Count only writers asleep now: they write this round. One still busy sending to a
-        # slow client takes its frames whenever it gets there, and must not hold the round.
-        left = 0
-        for subscriber in waking:
-            if subscriber.waiting:
-                subscriber._round = self._round
-                left += 1
-        self._round_left = left
-        self._wake(waking, 0)
-
-    def _wake(self, waking: list[Subscriber], start: int) -> None:
-        """One slice of a round. The next slice is queued behind this slice's writers, so the
-        loop polls its sockets in between and requests keep flowing during a big round."""
-        end = start + WAKE_SLICE
-        for subscriber in waking[start:end]:
-            subscriber.wake()
-        if end < len(waking):
-            asyncio.get_running_loop().call_soon(self._wake, waking, end)
-
-    def _written(self, subscriber: Subscriber) -> None:
-        """`subscriber` wrote (or left) the current round."""
-        if subscriber._round != self._round:
-            return
-        subscriber._round = 0
-        self._round_left -= 1
-        if self._round_left == 0:
-            # CPU time, not wall time: another process taking our core must not stretch it.
-            self._round_cost = time.thread_time() - self._round_cpu
 
     async def _frame(self, entry: _Recent, format: str) -> bytes:
         data = entry.frames.get(format)

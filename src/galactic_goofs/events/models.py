@@ -37,3 +37,19 @@ class EventLogHead(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsumerCursor(Base):
+    """How far one durable consumer of the log has got: the last seq it handled.
+
+    Moved in the same transaction as the consumer's own effect (`events.consumers`). Pruning
+    keeps every event after the lowest cursor, so a consumer that falls behind loses nothing;
+    a consumer taken out of the code must have its row deleted (by a migration), or the log
+    stops being pruned.
+    """
+
+    __tablename__ = "consumer_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]

@@ -8,9 +8,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from galactic_goofs.db import Statement, Writer, utcnow
-from galactic_goofs.events.models import Event, EventLogHead
+from galactic_goofs.db import utcnow
+from galactic_goofs.events.models import ConsumerCursor, Event, EventLogHead
 from galactic_goofs.events.schemas import EventRead, EventType
+from galactic_goofs.precompiled import Statement, Writer
 
 # The two statements of every change, built once: Core, where the ORM's unit of work would cost
 # more than the rest of the change.
@@ -91,9 +92,12 @@ PRUNE_BATCH = 5_000
 
 def prune(session: Session, keep: int, batch: int = PRUNE_BATCH) -> int:
     """Drop the oldest events beyond the newest `keep`, at most `batch` of them (one write
-    stays short); returns how many went."""
+    stays short), and none that a durable consumer has yet to handle; returns how many went."""
     head = session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1)) or 0
     oldest = session.scalar(select(func.min(Event.seq))) or 0
     upto = min(head - keep, oldest + batch - 1)
+    slowest = session.scalar(select(func.min(ConsumerCursor.last_seq)))
+    if slowest is not None:
+        upto = min(upto, slowest)
     result = session.execute(delete(Event).where(Event.seq <= upto))
     return result.rowcount or 0  # type: ignore[attr-defined]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from galactic_goofs.asgi import SERVER_SEND
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
 from galactic_goofs.events import service
@@ -17,16 +17,6 @@ from galactic_goofs.events.hub import Hub, Subscriber
 from galactic_goofs.events.sse import frame, retry
 
 REPLAY_WRITE_BYTES = 64 * 1024
-SERVER_SEND: contextvars.ContextVar[Send] = contextvars.ContextVar("server_send")
-"""The ASGI server's own `send` for the current request, set by `galactic_goofs.app.App`.
-
-A stream sends its response start through the whole middleware chain, which adds the security
-headers and the CSRF cookie and lets the error handlers know the response has begun, and then
-its frames straight to the server. Passed down the chain, every frame of every stream went
-through each middleware's `send` wrapper: about a tenth of the server's samples in a profile of
-a burst. No middleware of ours looks at a response body; one that had to (compression, say)
-would have to see the stream's frames too, and this shortcut would go.
-"""
 MAX_SEQ = 2**62
 """Far beyond any real log, and safely inside a signed 64-bit database column."""
 
@@ -99,7 +89,7 @@ class EventStream(Response):
         """Replay, then live frames until closed; False when the client was cut off.
 
         The response start goes through `send`, the middleware chain; the frames through
-        `direct`, the server's own `send` (see `SERVER_SEND`).
+        `direct`, the server's own `send` (see `galactic_goofs.asgi`).
         """
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})

@@ -31,8 +31,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 async def create_spacecraft(
     data: SpacecraftCreate, state: StateDep, actor: Actor, response: Response
 ) -> SpacecraftRead:
-    change = await state.db.write(service.create, data, actor=actor, rng=state.rng)
-    await state.publish(change)
+    change = await state.writes.apply(service.create, data, actor=actor, rng=state.rng)
     response.headers["Location"] = f"{router.prefix}/{change.spacecraft.id}"
     return change.spacecraft
 
@@ -75,22 +74,20 @@ async def update_spacecraft(
     state: StateDep,
     actor: Actor,
 ) -> SpacecraftRead:
-    change = await state.db.write(service.update, spacecraft_id, data, actor=actor)
-    await state.publish(change)
+    change = await state.writes.apply(service.update, spacecraft_id, data, actor=actor)
     return change.spacecraft
 
 
 @router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 async def delete_spacecraft(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> None:
-    await state.publish(await state.db.write(service.delete, spacecraft_id, actor=actor))
+    await state.writes.apply(service.delete, spacecraft_id, actor=actor)
 
 
 @router.post("/{spacecraft_id}/repair", responses=ERRORS | CONFLICT)
 async def repair_spacecraft(
     spacecraft_id: uuid.UUID, state: StateDep, actor: Actor
 ) -> SpacecraftRead:
-    change = await state.db.change(service.repair, spacecraft_id, actor=actor)
-    await state.publish(change)
+    change = await state.writes.apply(service.repair, spacecraft_id, actor=actor)
     return change.spacecraft
 
 
@@ -101,12 +98,11 @@ async def malfunction_spacecraft(
     actor: Actor,
     request: Annotated[MalfunctionRequest | None, Body()] = None,
 ) -> SpacecraftRead:
-    change = await state.db.change(
+    change = await state.writes.apply(
         service.malfunction,
         spacecraft_id,
         request or MalfunctionRequest(),
         actor=actor,
         rng=state.rng,
     )
-    await state.publish(change)
     return change.spacecraft

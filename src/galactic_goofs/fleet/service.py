@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from galactic_goofs.db import Statement, Writer, session_writer, utcnow
+from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead, EventType
@@ -30,20 +30,27 @@ from galactic_goofs.fleet.schemas import (
     SpacecraftRead,
     SpacecraftUpdate,
 )
+from galactic_goofs.precompiled import Statement, Writer, on_statements, session_writer
 
 MAX_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """A spacecraft as one change left it, and that change's event."""
+
     spacecraft: SpacecraftRead
     event: EventRead
+
+    @property
+    def events(self) -> tuple[EventRead, ...]:
+        return (self.event,)
 
 
 Fence = Callable[[Session], bool]
 
 # Malfunction and repair are what the simulator and the operators do all day, so they run as
-# `Statement`s built once (`Database.change`): the ORM's session, identity map and unit of work
+# precompiled `Statement`s (`on_statements`): the ORM's session, identity map and unit of work
 # cost more than the rest of such a change. The rarer changes use the ORM.
 _COLUMNS = inspect(Spacecraft).columns
 _ROW = Statement(select(*_COLUMNS).where(Spacecraft.id == bindparam("craft_id")))
@@ -105,8 +112,8 @@ async def list_spacecraft(
     if search:
         pattern = f"%{_escape_like(search.strip())}%"
         # Case-insensitive either way. SQLite's LIKE already ignores the case of ASCII letters
-        # (and, like its lower(), only theirs), so lower() on every row only doubled the cost
-        # of a scan: 15 ms against 7.5 ms over 10,000 rows.
+        # (and, like its lower(), only theirs), so lower() on every row would only double the
+        # cost of a scan (`docs/PERFORMANCE.md`, step 13).
         sqlite = session.get_bind().dialect.name == "sqlite"
         query = query.where(
             or_(
@@ -139,9 +146,10 @@ async def summary(session: AsyncSession) -> FleetSummary:
     )
 
 
-# Changes. Each is a plain function of a `Session`, run by `Database.write` as one transaction
-# (`await db.write(service.create, data, actor=...)`), or for malfunction and repair of a
-# `Writer`, run by `Database.change`: the row and its event commit together or not at all.
+# Changes. Each is a plain function of a `Session` (or, marked `on_statements`, of a `Writer`),
+# made through the write path as one transaction (`await state.writes.apply(service.create,
+# data, actor=...)`): the row and its event commit together or not at all, then the event is
+# published.
 # Each starts by claiming the next event seq, which makes concurrent changes wait for one
 # another, so what a change reads next is the committed state.
 
@@ -187,6 +195,7 @@ def update(
     return _record(session, seq, EventType.UPDATED, craft, actor, changes=changes)
 
 
+@on_statements
 def malfunction(
     run: Writer,
     spacecraft_id: uuid.UUID,
@@ -228,6 +237,7 @@ def malfunction_random(
     return _malfunction(run, seq, _row(run, craft_id), faults.pick(rng), actor)
 
 
+@on_statements
 def repair(run: Writer, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
     seq = events.claim_next_seq(run)
     craft = _row(run, spacecraft_id)

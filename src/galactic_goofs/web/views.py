@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
-from galactic_goofs.deps import Actor, AppState, ReadSession, StateDep
+from galactic_goofs.deps import Actor, ReadSession, StateDep
 from galactic_goofs.errors import Conflict
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead
@@ -23,6 +23,7 @@ from galactic_goofs.events.stream_cap import CappedStream
 from galactic_goofs.fleet import service
 from galactic_goofs.fleet.models import Status
 from galactic_goofs.fleet.schemas import SpacecraftCreate, SpacecraftRead, SpacecraftUpdate
+from galactic_goofs.state import AppState
 from galactic_goofs.web import forms, rendering
 from galactic_goofs.web.stream import FORMAT, html_encoder
 
@@ -167,10 +168,9 @@ async def create(request: Request, state: StateDep, actor: Actor) -> HTMLRespons
     if isinstance(parsed, forms.FormErrors):
         return _create_form(request, values, parsed, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
-        change = await state.db.write(service.create, parsed, actor=actor, rng=state.rng)
+        change = await state.writes.apply(service.create, parsed, actor=actor, rng=state.rng)
     except Conflict as error:
         return _create_form(request, values, forms.conflict_errors(error), error.status_code)
-    await state.publish(change)
     # A fresh form for the next one; the new row arrives through the stream like everyone's.
     return _create_form(request, {}, {}, status.HTTP_200_OK, created=change.spacecraft)
 
@@ -204,23 +204,22 @@ async def edit(
         craft = await service.get(session, spacecraft_id)
         return _edit_row(request, craft, values, parsed, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
-        change = await state.db.write(service.update, spacecraft_id, parsed, actor=actor)
+        change = await state.writes.apply(service.update, spacecraft_id, parsed, actor=actor)
     except Conflict as error:
         craft = await service.get(session, spacecraft_id)
         return _edit_row(request, craft, values, forms.conflict_errors(error), error.status_code)
-    await state.publish(change)
     return templates.TemplateResponse(request, "_row.html", {"craft": change.spacecraft})
 
 
 @router.post("/console/spacecraft/{spacecraft_id}/repair", status_code=204)
 async def repair(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
-    await state.publish(await state.db.change(service.repair, spacecraft_id, actor=actor))
+    await state.writes.apply(service.repair, spacecraft_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/console/spacecraft/{spacecraft_id}", status_code=204)
 async def delete(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
-    await state.publish(await state.db.write(service.delete, spacecraft_id, actor=actor))
+    await state.writes.apply(service.delete, spacecraft_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

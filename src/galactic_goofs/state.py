@@ -1,0 +1,40 @@
+"""What one running instance holds, built by `create_app` and reached from any request.
+
+Free of FastAPI: the simulator, the consumers and the command line use it as they are.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+
+from galactic_goofs.auth.authenticator import Authenticator
+from galactic_goofs.db import Database
+from galactic_goofs.events.broker import Broker
+from galactic_goofs.events.hub import Hub
+from galactic_goofs.events.write_path import WritePath
+from galactic_goofs.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    broker: Broker
+    hub: Hub
+    rng: random.Random = field(default_factory=random.Random)
+    writes: WritePath = field(init=False)
+    """Every change goes through `writes.apply(service_function, ...)`."""
+    auth: Authenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writes = WritePath(self.db, self.broker)
+        self.auth = Authenticator(self.db)
+
+
+def get_state(connection: HTTPConnection) -> AppState:
+    """The state of the app serving this request (or stream)."""
+    state: AppState = connection.app.state.goofs
+    return state
