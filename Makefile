@@ -21,16 +21,16 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	touch $@
 
 # Front-end libraries from npm (package-lock.json), copied where the app's static route serves them.
+# The list of files is the console's own (`goofs serve` checks it): one `name source` a line.
 VENDOR := src/galactic_goofs/web/static/vendor
+VENDOR_LIST := src/galactic_goofs/web/vendor.txt
 assets: $(VENDOR)/.installed
 
-$(VENDOR)/.installed: package.json package-lock.json
+$(VENDOR)/.installed: package.json package-lock.json $(VENDOR_LIST)
 	npm ci --no-audit --no-fund --silent
 	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
-	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
-	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js $(VENDOR)/swagger-ui-bundle.js
-	cp node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui.css
+	awk '!/^#/ && NF { print "node_modules/" $$2, "$(VENDOR)/" $$1 }' $(VENDOR_LIST) \
+		| xargs -n 2 cp -v
 	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
@@ -61,7 +61,7 @@ test-fast: install
 	$(VENV)/bin/pytest -n 2 tests/unit tests/api
 
 # The full fan-out and write-path benchmark (several minutes); writes docs/bench-results.*
-bench: install
+bench: install assets
 	$(VENV)/bin/python -m bench
 
 clean:

@@ -22,6 +22,7 @@ from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
 from galactic_goofs.settings import Settings
+from galactic_goofs.web import assets
 
 COLLECTOR_THRESHOLDS = (20_000, 2, 100)
 """gc thresholds for the server: young collections every 20k allocations, not 700, and the
@@ -96,6 +97,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
             file=sys.stderr,
         )
         return 2
+    if problem := assets.missing_message():
+        # Said here, once, rather than by a console whose script fails in every browser.
+        print(f"goofs: {problem}", file=sys.stderr)
+        return 1
     if migrate_first:
         asyncio.run(_migrate(settings))
     if password := asyncio.run(_ensure_first_operator(settings)):
