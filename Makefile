@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install assets chromium run test test-fast lint format migrate bench clean nginx
+.PHONY: install assets dist chromium run test test-fast lint format migrate bench clean nginx
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,13 @@ $(VENDOR)/.installed: package.json package-lock.json $(VENDOR_LIST)
 	awk '!/^#/ && NF { print "node_modules/" $$2, "$(VENDOR)/" $$1 }' $(VENDOR_LIST) \
 		| xargs -n 2 cp -v
 	touch $@
+
+# An sdist, and a wheel built from it, both carrying the npm files above (see `artifacts` in
+# pyproject.toml); dist/ holds exactly these two, which the Dockerfile installs.
+dist: assets | $(UV)
+	rm -rf dist
+	$(UV) build --quiet --out-dir dist
+	rm -f dist/.gitignore
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 chromium:
@@ -65,7 +72,7 @@ bench: install assets
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) build
+	rm -rf $(VENV) $(TOOLS) build dist
 
 # The end-to-end tests put a real nginx in front of two instances; Debian's package provides it.
 nginx:
