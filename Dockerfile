@@ -1,4 +1,5 @@
 # One image for every instance; configuration comes from the environment (see README).
+# It installs the wheel `make dist` built (and its tests installed and served): run that first.
 FROM python:3.11-slim-bookworm AS build
 
 ENV UV_PYTHON_DOWNLOADS=never \
@@ -10,8 +11,10 @@ WORKDIR /app
 # Dependencies first: this layer is reused until the lockfile changes.
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project
-COPY src ./src
-RUN uv sync --locked --no-dev --no-editable
+# The app itself is the wheel, not src/: only the wheel carries the console's npm files.
+COPY dist/galactic_goofs-*-py3-none-any.whl /tmp/dist/
+RUN uv pip install --python /app/.venv/bin/python --no-deps /tmp/dist/galactic_goofs-*.whl \
+    && uv pip check --python /app/.venv/bin/python
 
 
 FROM python:3.11-slim-bookworm

@@ -1,17 +1,24 @@
-"""The deployment files: the compose file validates and describes the cluster we test."""
+"""The deployment files: the compose file validates and describes the cluster we test, and the
+image installs the very wheel `make dist` built (read from the Dockerfile: no daemon needed)."""
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
+import re
+import shlex
 import shutil
 import subprocess
-from pathlib import Path
+import tarfile
+import zipfile
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from galactic_goofs.web import assets
+from tests.system.conftest import ROOT, Dist
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +80,84 @@ def test_the_deployed_nginx_uses_the_tested_proxy_settings() -> None:
     assert "include /etc/nginx/goofs-proxy.conf;" in deployed
     for setting in ("proxy_buffering off;", "proxy_read_timeout 1h;", "proxy_http_version 1.1;"):
         assert setting in proxy
+
+
+def dockerfile_stages() -> list[list[tuple[str, str]]]:
+    """The Dockerfile's instructions, `(INSTRUCTION, arguments)`, one list per stage."""
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    stages: list[list[tuple[str, str]]] = []
+    for line in filter(str.strip, joined.splitlines()):
+        instruction, _, arguments = line.strip().partition(" ")
+        if instruction.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((instruction.upper(), arguments.strip()))
+    return stages
+
+
+def dockerignored(path: str) -> bool:
+    """Whether `.dockerignore` keeps `path` out of the build context: the last matching pattern
+    decides (`!` lets back in), and a pattern that matches a folder matches all inside it."""
+    ignored = False
+    parts = path.split("/")
+    folders_and_path = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        allowed = pattern.startswith("!")
+        regex = _docker_pattern(pattern.removeprefix("!").strip("/"))
+        if any(regex.fullmatch(candidate) for candidate in folders_and_path):
+            ignored = not allowed
+    return ignored
+
+
+def _docker_pattern(pattern: str) -> re.Pattern[str]:
+    pieces = re.split(r"(\*\*/?|\*|\?)", pattern)
+    wildcards = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcards.get(piece, re.escape(piece)) for piece in pieces))
+
+
+def test_the_image_installs_the_wheel_make_dist_built(dist: Dist) -> None:
+    build, final = dockerfile_stages()
+    copies = [shlex.split(arguments) for instruction, arguments in build if instruction == "COPY"]
+    from_dist = [copy for copy in copies if copy[0].startswith("dist/")]
+    assert len(from_dist) == 1, from_dist
+    source, destination = from_dist[0]
+    built = sorted(path.name for path in dist.wheel.parent.iterdir())
+    copied = fnmatch.filter(built, PurePosixPath(source).name)
+    runs = [arguments for instruction, arguments in build if instruction == "RUN"]
+    installs = [run.split("&&")[0].split() for run in runs if "uv pip install" in run]
+    installed = [
+        PurePosixPath(word).name
+        for words in installs
+        for word in words
+        if PurePosixPath(word).parent == PurePosixPath(destination)
+    ]
+
+    assert copied == [dist.wheel.name]
+    assert not dockerignored(f"dist/{dist.wheel.name}")
+    assert len(installed) == 1, installs
+    assert fnmatch.fnmatch(dist.wheel.name, installed[0])
+    assert not any(copy[0].startswith("src") for copy in copies), "the app comes from the wheel"
+    assert dockerignored("src/galactic_goofs/cli.py")
+    assert ("COPY", "--from=build --chown=goofs /app/.venv /app/.venv") in final
+    assert ("USER", "goofs") in final
+
+
+def test_the_wheel_and_the_sdist_carry_the_consoles_npm_files(dist: Dist) -> None:
+    with zipfile.ZipFile(dist.wheel) as wheel:
+        in_wheel = {
+            name: wheel.getinfo(f"galactic_goofs/web/static/vendor/{name}").file_size
+            for name in assets.required()
+        }
+    with tarfile.open(dist.sdist) as sdist:
+        prefix = sdist.getnames()[0].split("/")[0]
+        in_sdist = {
+            name: sdist.getmember(f"{prefix}/src/galactic_goofs/web/static/vendor/{name}").size
+            for name in assets.required()
+        }
+
+    assert all(size > 10_000 for size in in_wheel.values()), in_wheel
+    assert in_sdist == in_wheel
