@@ -54,7 +54,8 @@ def default_scope(role: Role) -> Scope:
 def refusal(role: Role, scope: Scope | None, needed: Access) -> str | None:
     """Why an operator with `role` (through a token of `scope`) may not do `needed`, or None."""
     if ROLE_ACCESS[role] < needed:
-        return f"a {role.value} may not {WHAT[needed]}"
+        article = "an" if role is Role.OPERATOR or role is Role.ADMIN else "a"
+        return f"{article} {role.value} may not {WHAT[needed]}"
     if scope is not None and SCOPE_ACCESS[scope] < needed:
         return f"a token with scope '{scope.value}' may not {WHAT[needed]}"
     return None

@@ -25,9 +25,12 @@ from galactic_goofs.auth.service import (
     TooManyAttempts,
 )
 from galactic_goofs.deps import StateDep
+from galactic_goofs.web import rendering
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 install_template_helpers(templates)
+templates.env.filters["iso"] = rendering.iso
+templates.env.filters["clock"] = rendering.clock
 router = APIRouter(include_in_schema=False)
 
 
