@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes the documented API as an operator: no 5xx, no response off its schema."""
+"""Schemathesis fuzzes the documented API as an admin (so the operator and token routes are
+exercised too): no 5xx, no response off its schema."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devkit.ports import free_port
-from tests.support import cli_token, goofs_process
+from tests.support import goofs_process, run_goofs
 
 # Bounded so the whole run stays in seconds; raise locally to dig deeper.
 MAX_EXAMPLES = int(os.environ.get("GOOFS_FUZZ_EXAMPLES", "25"))
@@ -27,11 +28,15 @@ CHECKS = ",".join(
 
 
 @pytest.mark.timeout(180)
-def test_fuzzing_the_api_as_an_operator_finds_no_server_error(
+def test_fuzzing_the_api_as_an_admin_finds_no_server_error(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"GOOFS_DATABASE_URL": database_url}
-    token = cli_token(env, tmp_path, "fuzzer")
+    added = run_goofs(["user", "add", "fuzzer", "--role", "admin"], env, tmp_path, "fuzz-pass\n")
+    assert added.returncode == 0, added.stderr
+    created = run_goofs(["token", "create", "--user", "fuzzer", "--scope", "admin"], env, tmp_path)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.split()[-1]
     port = free_port()
 
     log = tmp_path / "serve.log"

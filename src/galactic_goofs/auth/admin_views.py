@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from galactic_goofs.auth import service
 from galactic_goofs.auth.dependencies import Admin, require_admin
 from galactic_goofs.auth.policy import Role, Scope
-from galactic_goofs.auth.schemas import MAX_TOKEN_DAYS, TokenRead
+from galactic_goofs.auth.schemas import MAX_TOKEN_DAYS, NAME_PATTERN, TokenRead
 from galactic_goofs.auth.views import templates
 from galactic_goofs.deps import StateDep
 from galactic_goofs.errors import DomainError
@@ -24,7 +24,7 @@ from galactic_goofs.state import AppState
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(require_admin)])
 AUDIT_SHOWN = 50
 
-Name = Annotated[str, Path(max_length=50)]
+Name = Annotated[str, Path(max_length=50, pattern=NAME_PATTERN)]
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FormText = Annotated[str, Form(max_length=100)]
 FormPassword = Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH)]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from galactic_goofs.auth import service
 from galactic_goofs.auth.dependencies import Admin, require_admin
 from galactic_goofs.auth.schemas import (
+    NAME_PATTERN,
     AuditPage,
     OperatorCreate,
     OperatorName,
@@ -30,7 +31,7 @@ NO_TOKEN: dict[int | str, dict[str, Any]] = {404: {"description": "No token with
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The name is taken, or the change would leave no enabled admin"}
 }
-Name = Annotated[str, Path(max_length=50)]
+Name = Annotated[str, Path(max_length=50, pattern=NAME_PATTERN)]
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

@@ -12,12 +12,13 @@ from galactic_goofs.auth.policy import Role, Scope
 from galactic_goofs.events.schemas import EventRead
 
 MAX_TOKEN_DAYS = 3650
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 OperatorName = Annotated[
     str,
     Field(
         min_length=1,
         max_length=50,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        pattern=NAME_PATTERN,
         description="1-50 letters, digits, '.', '_' or '-', starting with a letter or digit",
     ),
 ]
