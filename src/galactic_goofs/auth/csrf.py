@@ -7,9 +7,13 @@ signed-in browser post to us with its cookies attached.
   own, `session_token`), which lives only in the HttpOnly session cookie. A post passes
   `verify_csrf` only when its `csrf_token` field (or `X-CSRF-Token` header, for htmx) is the
   token of the session cookie it came with: a token read from one session's page is refused
-  with any other session's cookie, and a cookie planted from a subdomain (which can set a
-  cookie but not read ours) cannot be paired with a token that matches a victim's session.
-  Nothing is stored: any instance derives the same token, and it ends with the session.
+  with any other session's cookie, so a token that leaks (a screenshot, a log, a page saved
+  from another account) is worth nothing outside its own session, and it dies with it.
+  Nothing is stored: any instance derives the same token from the cookie it is sent.
+- Not defended by the token: someone who can set cookies for our host (a hostile sibling
+  subdomain) could plant a session of their own with its matching token, signing the victim
+  in as the attacker. The attacker gains only what they already had; SameSite cookies and the
+  Origin check below are what stand in the way.
 - Not signed in (the sign-in form itself), the token is a random value in a `goofs_csrf`
   cookie, echoed by the form (double submit). That keeps a hostile page from signing a
   browser in as the attacker without the victim noticing.
