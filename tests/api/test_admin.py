@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from galactic_goofs.auth import service as auth
+from galactic_goofs.auth.models import ApiToken
 from galactic_goofs.auth.policy import Role
+from galactic_goofs.db import utcnow
 from tests.support import LOOPBACK_SSL, Running, wait_until
 
 PASSWORD = "correct horse battery"
@@ -268,3 +273,29 @@ async def test_token_use_is_recorded_as_last_used(goofs_sqlite: Running) -> None
     async with goofs_sqlite.state.db.reading() as session:
         tokens = await auth.list_tokens(session, "operator")
     assert tokens[0].last_used_at is not None
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(goofs_sqlite: Running) -> None:
+    """Expiry needs no change of the generation: the remembered identity carries it."""
+    change = await goofs_sqlite.state.db.write(auth.issue_token, "operator")
+    soon = utcnow() + timedelta(seconds=1)
+    await goofs_sqlite.state.db.write(
+        Session.execute,
+        update(ApiToken).where(ApiToken.id == change.token.id).values(expires_at=soon),
+    )
+    headers = {"Authorization": f"Bearer {change.secret}"}
+    async with httpx.AsyncClient(base_url=goofs_sqlite.url, verify=LOOPBACK_SSL) as client:
+        assert (
+            await client.post("/api/v1/spacecraft", json=HUBBLE, headers=headers)
+        ).status_code == 201
+
+        async def refused() -> bool:
+            response = await client.patch(
+                "/api/v1/spacecraft/00000000-0000-0000-0000-000000000000",
+                json={"name": "x"},
+                headers=headers,
+            )
+            return response.status_code == 401
+
+        await wait_until(refused, timeout=3, message="the expired token to be refused")
+    assert utcnow() >= soon

@@ -22,19 +22,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("operators") as operators:
-        operators.add_column(
-            sa.Column("role", sa.String(10), server_default="operator", nullable=False)
-        )
-        operators.add_column(
-            sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
-        operators.add_column(sa.Column("last_sign_in_at", UTCDateTime(), nullable=True))
+    # Plain ADD COLUMNs, not a batch: on SQLite a batch copies `operators` into a new table and
+    # drops the old one, and the drop cascades to every token and browser session.
+    op.add_column(
+        "operators", sa.Column("role", sa.String(10), server_default="operator", nullable=False)
+    )
+    op.add_column(
+        "operators", sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
+    op.add_column("operators", sa.Column("last_sign_in_at", UTCDateTime(), nullable=True))
     op.execute("UPDATE operators SET role = 'admin' WHERE name = 'admin'")
-    with op.batch_alter_table("api_tokens") as tokens:
-        tokens.add_column(sa.Column("scope", sa.String(10), server_default="write", nullable=False))
-        tokens.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
-        tokens.add_column(sa.Column("last_used_at", UTCDateTime(), nullable=True))
+    op.add_column(
+        "api_tokens", sa.Column("scope", sa.String(10), server_default="write", nullable=False)
+    )
+    op.add_column("api_tokens", sa.Column("expires_at", UTCDateTime(), nullable=True))
+    op.add_column("api_tokens", sa.Column("last_used_at", UTCDateTime(), nullable=True))
     op.create_index("ix_api_tokens_operator_id", "api_tokens", ["operator_id"])
     generation = op.create_table(
         "credential_generation",
@@ -60,11 +62,7 @@ def downgrade() -> None:
     op.drop_table("audit_entries")
     op.drop_table("credential_generation")
     op.drop_index("ix_api_tokens_operator_id", "api_tokens")
-    with op.batch_alter_table("api_tokens") as tokens:
-        tokens.drop_column("last_used_at")
-        tokens.drop_column("expires_at")
-        tokens.drop_column("scope")
-    with op.batch_alter_table("operators") as operators:
-        operators.drop_column("last_sign_in_at")
-        operators.drop_column("enabled")
-        operators.drop_column("role")
+    for column in ("last_used_at", "expires_at", "scope"):
+        op.drop_column("api_tokens", column)
+    for column in ("last_sign_in_at", "enabled", "role"):
+        op.drop_column("operators", column)
