@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from galactic_goofs.app import create_app
 from galactic_goofs.auth import service as auth
+from galactic_goofs.auth.csrf import session_token
 from galactic_goofs.auth.dependencies import POLICIES
 from galactic_goofs.auth.models import ApiToken
 from galactic_goofs.auth.policy import Access, Role, Scope
@@ -105,7 +107,7 @@ def policy_of(dependant: Dependant) -> Access | None:
 
 
 def test_every_route_of_the_app_is_in_the_table_with_the_policy_it_enforces(
-    tmp_path: pytest.TempPathFactory,
+    tmp_path: Path,
 ) -> None:
     app = create_app(support.test_settings(f"sqlite:///{tmp_path}/unused.db"))
     declared: dict[tuple[str, str], Access | None] = {}
@@ -142,8 +144,6 @@ async def signed_in(goofs: Running, name: str, stack: AsyncExitStack) -> httpx.A
 
 
 def session_csrf(browser: httpx.AsyncClient) -> dict[str, str]:
-    from galactic_goofs.auth.csrf import session_token
-
     return {"X-CSRF-Token": session_token(browser.cookies["goofs_session"])}
 
 
