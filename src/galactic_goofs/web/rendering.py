@@ -26,6 +26,13 @@ VERBS = {
     EventType.MALFUNCTIONED: "broke",
     EventType.REPAIRED: "fixed",
     EventType.DELETED: "deleted",
+    EventType.MAINTENANCE_STARTED: "began maintenance on",
+    EventType.MAINTENANCE_ENDED: "ended maintenance on",
+    EventType.ACKNOWLEDGED: "acknowledged the anomaly on",
+    EventType.ASSIGNED: "assigned the anomaly on",
+    EventType.NOTED: "added a note on",
+    EventType.SHELVED: "shelved the anomaly on",
+    EventType.UNSHELVED: "unshelved the anomaly on",
 }
 
 

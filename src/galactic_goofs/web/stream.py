@@ -28,6 +28,9 @@ def html_encoder(db: Database) -> Encoder:
 
 
 def fragments(event: EventRead, summary_html: str) -> str:
+    if "spacecraft" not in event.data:
+        # A note on the anomaly of a spacecraft deleted since: no row to show.
+        return "\n".join((summary_html, rendering.feed_line(event)))
     craft = rendering.snapshot(event)
     if event.type is EventType.DELETED:
         changed = rendering.render("_removed_row.html", craft=craft)
