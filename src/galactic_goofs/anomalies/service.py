@@ -112,21 +112,40 @@ async def list_anomalies(
     )
 
 
-async def triage(session: AsyncSession, limit: int = TRIAGE_SIZE) -> list[AnomalyRead]:
+@dataclass(frozen=True, slots=True)
+class TriageItem:
+    anomaly: AnomalyRead
+    spacecraft_name: str
+
+
+async def triage(
+    session: AsyncSession, limit: int = TRIAGE_SIZE, spacecraft_id: uuid.UUID | None = None
+) -> list[TriageItem]:
     """The unresolved ones as a person works them: most severe first, then longest waiting;
     shelved ones last."""
-    rows = await session.scalars(
-        select(Anomaly)
+    query = (
+        select(Anomaly, Spacecraft.name)
+        .join(Spacecraft, Spacecraft.id == Anomaly.spacecraft_id)
         .where(Anomaly.resolved_at.is_(None))
-        .order_by(
+    )
+    if spacecraft_id is not None:
+        query = query.where(Anomaly.spacecraft_id == spacecraft_id)
+    rows = await session.execute(
+        query.order_by(
             (Anomaly.state == AnomalyState.SHELVED).asc(),
             SEVERITY_RANK,
             Anomaly.opened_at,
             Anomaly.id,
-        )
-        .limit(limit)
+        ).limit(limit)
     )
-    return [AnomalyRead.model_validate(row) for row in rows]
+    return [TriageItem(AnomalyRead.model_validate(row), name) for row, name in rows]
+
+
+async def notes(session: AsyncSession, anomaly_id: uuid.UUID) -> list[NoteRead]:
+    rows = await session.scalars(
+        select(AnomalyNote).where(AnomalyNote.anomaly_id == anomaly_id).order_by(AnomalyNote.id)
+    )
+    return [NoteRead.model_validate(note) for note in rows]
 
 
 def acknowledge(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from galactic_goofs.anomalies import lifecycle
 from galactic_goofs.anomalies.models import Anomaly, AnomalyState
-from galactic_goofs.anomalies.schemas import AnomalySummary
+from galactic_goofs.anomalies.schemas import AnomalyRead, AnomalySummary
 from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events import service as events
@@ -344,6 +344,7 @@ def delete(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
             anomaly.resolved_by = actor
             anomaly.resolution = DELETED_RESOLUTION
             details["anomaly_id"] = str(anomaly.id)
+            details["anomaly"] = AnomalyRead.model_validate(anomaly).model_dump(mode="json")
     session.delete(craft)
     return record(session, seq, EventType.DELETED, craft, actor, **details)
 
