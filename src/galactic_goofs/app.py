@@ -34,6 +34,8 @@ from galactic_goofs.events.consumers import Consumer, ConsumerRunner
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from galactic_goofs.notifications import api as webhooks_api
+from galactic_goofs.notifications.dispatch import Sender, WebhookDispatch, parse_schedule
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.routing import DocumentedMethodsMiddleware
 from galactic_goofs.settings import Settings
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 db, consumer, hub.watch(), catch_up_interval=settings.catch_up_interval
             )
             spawn(runner.run(), f"consumer-{consumer.name}")
+        _start_webhooks(settings, db, hub, spawn)
         try:
             yield
         finally:
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(auth_api.operators, responses=REFUSALS)
     app.include_router(auth_api.tokens, responses=REFUSALS)
     app.include_router(auth_api.audit, responses=REFUSALS)
+    app.include_router(webhooks_api.router, responses=REFUSALS)
     app.include_router(auth_views.router)
     app.include_router(admin_views.router)
     views.mount_static(app)
@@ -175,6 +179,35 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
         )
 
     return app
+
+
+def _start_webhooks(
+    settings: Settings,
+    db: Database,
+    hub: Hub,
+    spawn: Callable[[Coroutine[Any, Any, None], str], None],
+) -> None:
+    """Dispatch talks to the outside world, so one instance does it: the holder of the lease
+    runs both the consumer that queues deliveries and the sender that makes them."""
+    dispatch = WebhookDispatch()
+    runner = ConsumerRunner(
+        db,
+        dispatch,
+        hub.watch(),
+        catch_up_interval=settings.catch_up_interval,
+        lease_ttl=settings.lease_ttl,
+    )
+    sender = Sender(
+        db,
+        leading=lambda: runner.leading,
+        wake=dispatch.wake,
+        schedule=parse_schedule(settings.webhook_retry_schedule),
+        timeout=settings.webhook_timeout,
+        allow_private=settings.webhook_allow_private,
+        concurrency=settings.webhook_concurrency,
+    )
+    spawn(runner.run(), f"consumer-{dispatch.name}")
+    spawn(sender.run(), "webhook-sender")
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:

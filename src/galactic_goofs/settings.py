@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     """Open stream connections per instance; beyond it new ones get 503 and Retry-After."""
     socket_send_buffer: int = Field(default=64 * 1024, ge=0)
     """Kernel send buffer per connection, in bytes (the kernel doubles it; 0: its own default)."""
+    webhook_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a receiver has to answer one delivery attempt."""
+    webhook_retry_schedule: str = "5s,5m,30m,2h,5h,10h,10h"
+    """Waits before each retry of a failed delivery (`ms`, `s`, `m`, `h`, `d`); then it fails."""
+    webhook_allow_private: bool = False
+    """Allow webhooks to loopback, private and link-local addresses (receivers inside)."""
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    """Deliveries in flight at once on the dispatching instance."""
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def valid_schedule(cls, schedule: str) -> str:
+        from galactic_goofs.notifications.dispatch import parse_schedule
+
+        parse_schedule(schedule)
+        return schedule
 
     @field_validator("database_url")
     @classmethod

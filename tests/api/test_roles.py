@@ -65,6 +65,15 @@ ROUTE_ACCESS: dict[tuple[str, str], Access | None] = {
     ("GET", "/api/v1/tokens/{token_id}"): ADMIN,
     ("DELETE", "/api/v1/tokens/{token_id}"): ADMIN,
     ("GET", "/api/v1/audit"): ADMIN,
+    ("POST", "/api/v1/webhooks"): ADMIN,
+    ("GET", "/api/v1/webhooks"): ADMIN,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): ADMIN,
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): ADMIN,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ADMIN,
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): ADMIN,
     ("GET", "/"): READ,
     ("GET", "/console/board"): READ,
     ("GET", "/console/snapshot"): READ,
@@ -202,6 +211,8 @@ async def test_every_route_admits_exactly_the_callers_its_policy_names(strict: R
         "name": "target",
         "token_id": target_token,
         "anomaly_id": uuid.uuid4(),
+        "webhook_id": uuid.uuid4(),
+        "delivery_id": 1,
     }
 
     async with AsyncExitStack() as stack:

@@ -1,0 +1,428 @@
+"""Webhook endpoints and their delivery log: every rule about them, and their changes.
+
+Changes are write functions for `state.writes.apply`. They append no event to the fleet's log
+(whose events all concern a spacecraft, and which every viewer reads); each leaves an entry in
+the admin audit log instead, without the secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from galactic_goofs.auth.models import AuditEntry
+from galactic_goofs.db import utcnow
+from galactic_goofs.errors import Conflict, NotFound
+from galactic_goofs.events.schemas import EventRead
+from galactic_goofs.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    WebhookEndpoint,
+)
+from galactic_goofs.notifications.schemas import (
+    TEST_EVENT,
+    AttemptRead,
+    DeliveryPage,
+    DeliveryRead,
+    RotateSecret,
+    WebhookCreate,
+    WebhookRead,
+    WebhookUpdate,
+)
+
+SECRET_PREFIX = "whsec_"
+DeliveryStatusName = Literal["pending", "delivered", "failed"]
+
+
+@dataclass(frozen=True)
+class WebhookChange:
+    webhook: WebhookRead
+    secret: str | None = None
+    """Only when the change made a secret: shown once."""
+    events: Sequence[EventRead] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryChange:
+    delivery: DeliveryRead
+    events: Sequence[EventRead] = ()
+
+
+def new_secret() -> str:
+    """24 random bytes, base64, with the Standard Webhooks prefix."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def body(type: str, timestamp: datetime, data: dict[str, Any]) -> str:
+    """The JSON a receiver gets, serialised once: retries sign and send these same bytes."""
+    document = {"type": type, "timestamp": timestamp.isoformat(), "data": data}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_body(event: EventRead) -> str:
+    return body(str(event.type), event.occurred_at, event.model_dump(mode="json"))
+
+
+def _audit(
+    session: Session, actor: str, action: str, endpoint: WebhookEndpoint, detail: str = ""
+) -> None:
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor=actor[:60],
+            action=action,
+            target=f"webhook {str(endpoint.id)[:8]}",
+            detail=detail[:200],
+        )
+    )
+
+
+def _endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"no webhook with id {endpoint_id}")
+    return endpoint
+
+
+def create_endpoint(session: Session, data: WebhookCreate, *, actor: str) -> WebhookChange:
+    """A new endpoint (its URL already checked by `ssrf.check`) with a fresh secret."""
+    now = utcnow()
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        id=uuid.uuid4(),
+        url=data.url,
+        events=_event_filter(data.events),
+        min_severity=data.min_severity,
+        format=data.format,
+        description=data.description,
+        enabled=True,
+        disabled_reason=None,
+        secret=secret,
+        previous_secret=None,
+        previous_secret_expires_at=None,
+        created_at=now,
+        updated_at=now,
+        last_success_at=None,
+        failures_in_a_row=0,
+    )
+    session.add(endpoint)
+    session.flush()
+    _audit(
+        session, actor, "webhook.added", endpoint, f"{data.url} for {', '.join(endpoint.events)}"
+    )
+    return WebhookChange(webhook=WebhookRead.model_validate(endpoint), secret=secret)
+
+
+def _event_filter(events: Sequence[str]) -> list[str]:
+    types = sorted({str(type) for type in events})
+    return ["*"] if "*" in types else types
+
+
+def update_endpoint(
+    session: Session, endpoint_id: uuid.UUID, data: WebhookUpdate, *, actor: str
+) -> WebhookChange:
+    endpoint = _endpoint(session, endpoint_id)
+    changed = data.model_dump(exclude_unset=True)
+    if "url" in changed and data.url is not None:
+        endpoint.url = data.url
+    if "events" in changed and data.events is not None:
+        endpoint.events = _event_filter(data.events)
+    if "min_severity" in changed:
+        endpoint.min_severity = data.min_severity
+    if "format" in changed and data.format is not None:
+        endpoint.format = data.format
+    if "description" in changed and data.description is not None:
+        endpoint.description = data.description
+    if "enabled" in changed and data.enabled is not None:
+        endpoint.enabled = data.enabled
+        if data.enabled:
+            endpoint.disabled_reason = None
+            endpoint.failures_in_a_row = 0
+        else:
+            endpoint.disabled_reason = f"disabled by {actor}"
+    endpoint.updated_at = utcnow()
+    _audit(session, actor, "webhook.changed", endpoint, ", ".join(sorted(changed)))
+    return WebhookChange(webhook=WebhookRead.model_validate(endpoint))
+
+
+def delete_endpoint(session: Session, endpoint_id: uuid.UUID, *, actor: str) -> WebhookChange:
+    """Removes it with its delivery log; nothing more is sent to it."""
+    endpoint = _endpoint(session, endpoint_id)
+    read = WebhookRead.model_validate(endpoint)
+    session.delete(endpoint)  # the database removes its deliveries and attempts (cascade)
+    _audit(session, actor, "webhook.removed", endpoint, endpoint.url)
+    return WebhookChange(webhook=read)
+
+
+def rotate_secret(
+    session: Session, endpoint_id: uuid.UUID, request: RotateSecret, *, actor: str
+) -> WebhookChange:
+    """A new secret; the old one keeps signing beside it for the grace period."""
+    endpoint = _endpoint(session, endpoint_id)
+    now = utcnow()
+    secret = new_secret()
+    if request.grace_minutes > 0:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = now + timedelta(minutes=request.grace_minutes)
+    else:
+        endpoint.previous_secret = None
+        endpoint.previous_secret_expires_at = None
+    endpoint.secret = secret
+    endpoint.updated_at = now
+    _audit(session, actor, "webhook.secret_rotated", endpoint, f"grace {request.grace_minutes} min")
+    return WebhookChange(webhook=WebhookRead.model_validate(endpoint), secret=secret)
+
+
+def signing_secrets(endpoint: Any, now: datetime) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the old one in grace."""
+    keys = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        keys.append(endpoint.previous_secret)
+    return keys
+
+
+def send_test(session: Session, endpoint_id: uuid.UUID, *, actor: str) -> DeliveryChange:
+    """A ping to the endpoint, through the outbox like any delivery (so it is logged)."""
+    endpoint = _endpoint(session, endpoint_id)
+    now = utcnow()
+    delivery = Delivery(
+        webhook_id=new_webhook_id(),
+        endpoint_id=endpoint.id,
+        event_seq=None,
+        event_type=TEST_EVENT,
+        body=body(
+            TEST_EVENT,
+            now,
+            {"message": "Test ping from Galactic Goofs: if you can read this, it works."},
+        ),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    _audit(session, actor, "webhook.tested", endpoint)
+    return DeliveryChange(delivery=_delivery_read(delivery, []))
+
+
+def redeliver(
+    session: Session, endpoint_id: uuid.UUID, delivery_id: int, *, actor: str
+) -> DeliveryChange:
+    """Send it again now, with its own webhook-id and a fresh retry schedule."""
+    endpoint = _endpoint(session, endpoint_id)
+    delivery = session.scalar(
+        select(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.endpoint_id == endpoint_id)
+        .with_for_update()
+    )
+    if delivery is None:
+        raise NotFound(f"this webhook has no delivery with id {delivery_id}")
+    if not endpoint.enabled:
+        raise Conflict("the webhook is disabled: enable it before redelivering")
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = utcnow()
+    _audit(session, actor, "webhook.redelivered", endpoint, delivery.webhook_id)
+    return DeliveryChange(delivery=_delivery_read(delivery, _attempts(session, [delivery.id])))
+
+
+def _attempts(session: Session, ids: list[int]) -> list[DeliveryAttempt]:
+    return list(
+        session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_(ids))
+            .order_by(DeliveryAttempt.id)
+        )
+    )
+
+
+def _delivery_read(delivery: Delivery, attempts: Sequence[DeliveryAttempt]) -> DeliveryRead:
+    read = DeliveryRead.model_validate(delivery)
+    return read.model_copy(
+        update={"attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts]}
+    )
+
+
+async def list_endpoints(session: AsyncSession) -> list[WebhookRead]:
+    rows = await session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at))
+    return [WebhookRead.model_validate(row) for row in rows]
+
+
+async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookRead:
+    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"no webhook with id {endpoint_id}")
+    return WebhookRead.model_validate(endpoint)
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    endpoint_id: uuid.UUID,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> DeliveryPage:
+    """The endpoint's deliveries, newest first, each with its attempts."""
+    await get_endpoint(session, endpoint_id)
+    where = [Delivery.endpoint_id == endpoint_id]
+    if status is not None:
+        where.append(Delivery.status == status)
+    total = await session.scalar(select(func.count()).select_from(Delivery).where(*where)) or 0
+    rows = list(
+        await session.scalars(
+            select(Delivery).where(*where).order_by(Delivery.id.desc()).limit(limit).offset(offset)
+        )
+    )
+    attempts: dict[int, list[DeliveryAttempt]] = {row.id: [] for row in rows}
+    if rows:
+        for attempt in await session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_(list(attempts)))
+            .order_by(DeliveryAttempt.id)
+        ):
+            attempts[attempt.delivery_id].append(attempt)
+    return DeliveryPage(
+        items=[_delivery_read(row, attempts[row.id]) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to, for `record_attempt`."""
+
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    retry_after: float | None = None
+    """Seconds the receiver asked for (429/503 with Retry-After)."""
+
+
+def record_attempt(
+    session: Session, delivery_id: int, outcome: Outcome, schedule: Sequence[float]
+) -> str:
+    """Log the attempt and decide what follows: delivered, retry later, failed, or the endpoint
+    disabled (410). `schedule` is the waits before the second, third, ... attempt."""
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return "gone"  # removed, or already settled by a sender that lost its lease meanwhile
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+    assert endpoint is not None
+    now = utcnow()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_status_code = outcome.status_code
+    delivery.last_latency_ms = outcome.latency_ms
+    delivery.last_error = outcome.error
+    code = outcome.status_code
+    if code is not None and 200 <= code < 300:
+        result = "delivered"
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+        endpoint.last_success_at = now
+        endpoint.failures_in_a_row = 0
+    elif code == 410:
+        result = "gone"
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        endpoint.failures_in_a_row += 1
+        endpoint.enabled = False
+        endpoint.disabled_reason = f"the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC"
+    elif delivery.attempts > len(schedule):
+        result = "failed"
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        endpoint.failures_in_a_row += 1
+    else:
+        result = "retry"
+        wait = schedule[delivery.attempts - 1]
+        if outcome.retry_after is not None:
+            wait = outcome.retry_after
+        delivery.next_attempt_at = now + timedelta(seconds=wait)
+        endpoint.failures_in_a_row += 1
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            at=now,
+            status_code=code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            outcome=result,
+        )
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery to attempt now, with what the sender needs of its endpoint."""
+
+    id: int
+    webhook_id: str
+    endpoint_id: uuid.UUID
+    body: str
+    url: str
+    format: str
+    secrets: list[str]
+
+
+async def due(
+    session: AsyncSession, *, limit: int, skip_endpoints: set[uuid.UUID], skip: set[int]
+) -> list[Due]:
+    """Pending deliveries whose time has come, oldest due first, on enabled endpoints."""
+    now = utcnow()
+    query = (
+        select(Delivery, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.next_attempt_at <= now,
+            WebhookEndpoint.enabled.is_(True),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if skip_endpoints:
+        query = query.where(Delivery.endpoint_id.not_in(skip_endpoints))
+    if skip:
+        query = query.where(Delivery.id.not_in(skip))
+    rows = await session.execute(query)
+    return [
+        Due(
+            id=delivery.id,
+            webhook_id=delivery.webhook_id,
+            endpoint_id=endpoint.id,
+            body=delivery.body,
+            url=endpoint.url,
+            format=endpoint.format,
+            secrets=signing_secrets(endpoint, now),
+        )
+        for delivery, endpoint in rows
+    ]
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == DeliveryStatus.PENDING)
+    )

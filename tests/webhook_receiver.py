@@ -1,0 +1,118 @@
+"""A real HTTP receiver for webhooks, on loopback, that checks every signature it gets.
+
+It verifies each request with the `standardwebhooks` package (so the sender is held to the
+spec, not to our own reading of it) and records what arrived. What it answers is up to the
+test: `respond(path, webhook_id, attempt)` returns a status, headers, and a delay in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+Answer = tuple[int, dict[str, str], float]
+Respond = Callable[[str, str, int], Answer]
+
+
+def ok(path: str, webhook_id: str, attempt: int) -> Answer:
+    return 200, {}, 0.0
+
+
+@dataclass
+class Received:
+    path: str
+    webhook_id: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+    verified_with: list[str]
+    """The secrets (by index in `Receiver.secrets`) whose signature matched."""
+
+
+@dataclass
+class Receiver:
+    url: str
+    secrets: list[str] = field(default_factory=list)
+    """Every request must verify against at least one of these (none: any request is bad)."""
+    respond: Respond = ok
+    received: list[Received] = field(default_factory=list)
+    """Every request that verified, in arrival order (answered with whatever `respond` said)."""
+    rejected: list[str] = field(default_factory=list)
+    """Why each request that did not verify was refused (401)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def ids(self, path: str | None = None) -> list[str]:
+        with self.lock:
+            return [r.webhook_id for r in self.received if path is None or r.path == path]
+
+    def on(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+    def attempts(self, webhook_id: str) -> int:
+        return self.ids().count(webhook_id)
+
+
+@contextmanager
+def receiver(respond: Respond = ok) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 in a thread, for the duration of the block."""
+    state = Receiver(url="", respond=respond)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            data = self.rfile.read(length)
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            matched = []
+            for index, secret in enumerate(state.secrets):
+                try:
+                    Webhook(secret).verify(data, headers)
+                    matched.append(str(index))
+                except WebhookVerificationError:
+                    continue
+            if not matched:
+                with state.lock:
+                    state.rejected.append(f"{self.path}: signature did not verify")
+                self._answer(401, {}, 0.0)
+                return
+            webhook_id = headers["webhook-id"]
+            with state.lock:
+                attempt = 1 + sum(1 for r in state.received if r.webhook_id == webhook_id)
+                state.received.append(
+                    Received(self.path, webhook_id, headers, json.loads(data), time.time(), matched)
+                )
+            self._answer(*state.respond(self.path, webhook_id, attempt))
+
+        def _answer(self, status: int, headers: dict[str, str], delay: float) -> None:
+            if delay and state.stopping.wait(delay):
+                return
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stopping.set()
+        server.shutdown()
+        server.server_close()
