@@ -35,6 +35,8 @@ class Received:
     at: float
     verified_with: list[str]
     """The secrets (by index in `Receiver.secrets`) whose signature matched."""
+    status: int = 0
+    """What the receiver answered."""
 
 
 @dataclass
@@ -90,10 +92,12 @@ def receiver(respond: Respond = ok) -> Iterator[Receiver]:
             webhook_id = headers["webhook-id"]
             with state.lock:
                 attempt = 1 + sum(1 for r in state.received if r.webhook_id == webhook_id)
+                answer = state.respond(self.path, webhook_id, attempt)
                 state.received.append(
                     Received(self.path, webhook_id, headers, json.loads(data), time.time(), matched)
                 )
-            self._answer(*state.respond(self.path, webhook_id, attempt))
+                state.received[-1].status = answer[0]
+            self._answer(*answer)
 
         def _answer(self, status: int, headers: dict[str, str], delay: float) -> None:
             if delay and state.stopping.wait(delay):
@@ -116,3 +120,46 @@ def receiver(respond: Respond = ok) -> Iterator[Receiver]:
         state.stopping.set()
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """A receiver in a process of its own, for system tests: its GIL is its own, so a busy
+    test process never makes it slow to answer. It answers 500 while `--fail-while` exists,
+    200 otherwise, and appends one JSON line per verified request to `--record`."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--record", required=True)
+    parser.add_argument("--fail-while", required=True)
+    parser.add_argument("--ready", required=True)
+    args = parser.parse_args()
+    record = open(args.record, "a", buffering=1)  # noqa: SIM115  (open for the process's life)
+
+    def respond(path: str, webhook_id: str, attempt: int) -> Answer:
+        status = 500 if os.path.exists(args.fail_while) else 200
+        return status, {}, 0.0
+
+    with receiver(respond) as hook:
+        hook.secrets.append(args.secret)
+        seen = 0
+        with open(args.ready, "w") as ready:
+            ready.write(hook.url)
+        while True:
+            time.sleep(0.05)
+            with hook.lock:
+                fresh, seen = hook.received[seen:], len(hook.received)
+                rejected = len(hook.rejected)
+            for request in fresh:
+                line = {
+                    "webhook_id": request.webhook_id,
+                    "seq": request.body["data"]["seq"],
+                    "status": request.status,
+                    "rejected": rejected,
+                }
+                record.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()

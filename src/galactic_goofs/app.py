@@ -35,6 +35,7 @@ from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.notifications import api as webhooks_api
+from galactic_goofs.notifications import views as webhooks_views
 from galactic_goofs.notifications.dispatch import Sender, WebhookDispatch, parse_schedule
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.routing import DocumentedMethodsMiddleware
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(webhooks_api.router, responses=REFUSALS)
     app.include_router(auth_views.router)
     app.include_router(admin_views.router)
+    app.include_router(webhooks_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)

@@ -400,3 +400,15 @@ async def test_only_admins_manage_webhooks(hooks: Any) -> None:
     assert (await goofs.client.post("/api/v1/webhooks", json=body)).status_code == 403
     async with httpx.AsyncClient(base_url=goofs.url, verify=LOOPBACK_SSL) as anonymous:
         assert (await anonymous.get("/api/v1/webhooks")).status_code == 401
+
+
+async def test_the_webhooks_page_refuses_a_private_url_with_the_reason(sqlite_url: str) -> None:
+    async with app_with_admin(test_settings(sqlite_url)) as (_goofs, admin):
+        page = await admin.post(
+            "/admin/webhooks", data={"url": "http://10.0.0.1/", "events": ["*"]}
+        )
+        assert page.status_code == 422
+        assert "private networks" in page.text and 'aria-invalid="true"' in page.text
+        bad = await admin.post("/admin/webhooks", data={"url": "gopher://x/", "events": ["*"]})
+        assert bad.status_code == 422 and "http or https" in bad.text
+        assert "No endpoints yet" in (await admin.get("/admin/webhooks")).text
