@@ -64,6 +64,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access | None] = {
     ("GET", "/console/spacecraft/{spacecraft_id}/edit"): READ,
     ("POST", "/console/spacecraft/{spacecraft_id}/edit"): WRITE,
     ("POST", "/console/spacecraft/{spacecraft_id}/repair"): WRITE,
+    ("POST", "/console/spacecraft/{spacecraft_id}/malfunction"): WRITE,
     ("DELETE", "/console/spacecraft/{spacecraft_id}"): WRITE,
     ("GET", "/admin"): ADMIN,
     ("POST", "/admin/operators"): ADMIN,
