@@ -244,7 +244,7 @@ def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
     assert added.returncode == 0 or "already exists" in added.stderr, added.stderr
     created = run_goofs(["token", "create", "--user", name], env, cwd)
     created.check_returncode()
-    return created.stdout.strip()
+    return created.stdout.split()[-1]
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

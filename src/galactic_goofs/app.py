@@ -17,9 +17,11 @@ from sqlalchemy import text
 from galactic_goofs import migrate
 from galactic_goofs.analytics.tallies import EventTallies
 from galactic_goofs.asgi import App
+from galactic_goofs.auth import admin_views
+from galactic_goofs.auth import api as auth_api
 from galactic_goofs.auth import views as auth_views
 from galactic_goofs.auth.csrf import CsrfCookieMiddleware
-from galactic_goofs.auth.dependencies import NotAuthenticated, require_viewer
+from galactic_goofs.auth.dependencies import Forbidden, NotAuthenticated, require_viewer
 from galactic_goofs.db import Database
 from galactic_goofs.deps import StateDep
 from galactic_goofs.errors import DomainError
@@ -45,7 +47,10 @@ PRUNE_INTERVAL = 60.0
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The request body could not be parsed"},
     401: {"description": "Sign in, or send `Authorization: Bearer <token>`"},
-    403: {"description": "A signed-in browser's post without a valid CSRF token"},
+    403: {
+        "description": "The role or the token's scope does not allow this, or a signed-in "
+        "browser's post came without a valid CSRF token"
+    },
     413: {"description": "The request body is larger than the limit"},
     503: {"description": "The database is unavailable; retry after `Retry-After` seconds"},
 }
@@ -82,6 +87,8 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
 
         def spawn(job: Coroutine[Any, Any, None], name: str) -> None:
             background.append(asyncio.create_task(job, name=name))
+
+        spawn(state.auth.watch(), "credential-watch")
 
         if settings.malfunction_interval > 0:
             simulator = FaultSimulator(
@@ -122,10 +129,15 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
+    app.include_router(auth_api.operators, responses=REFUSALS)
+    app.include_router(auth_api.tokens, responses=REFUSALS)
+    app.include_router(auth_api.audit, responses=REFUSALS)
     app.include_router(auth_views.router)
+    app.include_router(admin_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)
+    app.add_exception_handler(Forbidden, auth_views.forbidden)
     app.add_exception_handler(RequestValidationError, validation_error)
     for connection_error in CONNECTION_ERRORS:
         app.add_exception_handler(connection_error, database_unavailable)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import getpass
 import logging
 import os
 import resource
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
 from galactic_goofs import migrate
+from galactic_goofs.auth import commands as accounts
 from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
@@ -52,13 +52,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     user_add = user.add_parser("add", help="add an operator (password from a prompt or stdin)")
     user_add.add_argument("name")
+    user_add.add_argument("--role", default="operator", help="viewer, operator (default) or admin")
+    user.add_parser("list", help="list operators: name, role, enabled, last sign-in")
+    user.add_parser("passwd", help="set a password (from a prompt or stdin)").add_argument("name")
+    user_role = user.add_parser("role", help="change an operator's role")
+    user_role.add_argument("name")
+    user_role.add_argument("role", help="viewer, operator or admin")
+    user.add_parser("disable", help="refuse an operator's sign-ins and tokens").add_argument("name")
+    user.add_parser("enable", help="let a disabled operator in again").add_argument("name")
     token = commands.add_parser("token", help="manage API tokens").add_subparsers(
         dest="action", required=True
     )
     token_create = token.add_parser("create", help="create an API token and print it once")
     token_create.add_argument("--user", required=True, help="the operator it acts as")
+    token_create.add_argument("--scope", help="read, write or admin (default: write; viewer: read)")
+    token_create.add_argument("--expires", metavar="DAYS", help="expire after DAYS days")
+    token_list = token.add_parser("list", help="list tokens (never the tokens themselves)")
+    token_list.add_argument("--user", help="only this operator's")
+    token.add_parser("revoke", help="revoke a token by its id").add_argument("id")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    # `goofs user` and `goofs token` answer in a line or a table: no migration chatter.
+    quiet = args.command in ("user", "token")
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(levelname)s:     %(name)s: %(message)s",
+    )
 
     try:
         settings = Settings()
@@ -74,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("user", "token"):
         asyncio.run(_migrate(settings))
         try:
-            if args.command == "user":
-                asyncio.run(_add_operator(settings, args.name, _read_password()))
-                print(f"operator {args.name!r} added")
-            else:
-                print(asyncio.run(_create_token(settings, args.user)))
+            asyncio.run(accounts.run(settings.database_url, args.command, args.action, args))
         except DomainError as error:
             print(f"goofs: {error.message}", file=sys.stderr)
             return 1
@@ -156,31 +170,6 @@ async def _migrate(settings: Settings) -> None:
     db = Database(settings.database_url)
     try:
         await migrate.upgrade(db)
-    finally:
-        await db.dispose()
-
-
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            raise DomainError("the passwords do not match")
-        return password
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-async def _add_operator(settings: Settings, name: str, password: str) -> None:
-    db = Database(settings.database_url)
-    try:
-        await auth.add_operator(db, name, password)
-    finally:
-        await db.dispose()
-
-
-async def _create_token(settings: Settings, name: str) -> str:
-    db = Database(settings.database_url)
-    try:
-        return await db.write(auth.create_token, name)
     finally:
         await db.dispose()
 

@@ -41,7 +41,7 @@ async def browser(goofs_sqlite: Running) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def sign_in(browser: httpx.AsyncClient) -> str:
-    """Signs the browser in through the form; returns the page's CSRF token."""
+    """Signs the browser in through the form; returns its session's CSRF token."""
     page = await browser.get("/signin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token
@@ -50,6 +50,9 @@ async def sign_in(browser: httpx.AsyncClient) -> str:
         data={"name": OPERATOR, "password": OPERATOR_PASSWORD, "csrf_token": token.group(1)},
     )
     assert response.status_code == 303, response.text
+    page = await browser.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
     return token.group(1)
 
 

@@ -1,8 +1,9 @@
-"""Schemathesis holds the documented API to every check it has, as an operator, on every route.
+"""Schemathesis holds the documented API to every check it has, as an admin, on every route.
 
 Every check (`--checks all`): no 5xx, every answer as documented (status, headers, body), every
 schema-valid request accepted and every schema-invalid one refused, a method a path lacks a 405
-listing the ones it has. Routes are not listed here: a new one is fuzzed from the day it is
+listing the ones it has. As an admin, so the operator, token and audit routes are exercised
+too, not only refused. Routes are not listed here: a new one is fuzzed from the day it is
 documented, and the test fails if any documented operation was left untested.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from devkit.ports import free_port
-from tests.support import cli_token, goofs_process
+from tests.support import goofs_process, run_goofs
 
 # Bounded so the whole run stays in seconds; raise locally to dig deeper.
 MAX_EXAMPLES = int(os.environ.get("GOOFS_FUZZ_EXAMPLES", "25"))
@@ -26,11 +27,15 @@ STREAM = "/api/v1/events/stream"
 
 
 @pytest.mark.timeout(180)
-def test_fuzzing_every_route_as_an_operator_finds_no_break_of_the_contract(
+def test_fuzzing_every_route_as_an_admin_finds_no_break_of_the_contract(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"GOOFS_DATABASE_URL": database_url}
-    token = cli_token(env, tmp_path, "fuzzer")
+    added = run_goofs(["user", "add", "fuzzer", "--role", "admin"], env, tmp_path, "fuzz-pass\n")
+    assert added.returncode == 0, added.stderr
+    created = run_goofs(["token", "create", "--user", "fuzzer", "--scope", "admin"], env, tmp_path)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.split()[-1]
     port = free_port()
 
     log = tmp_path / "serve.log"
