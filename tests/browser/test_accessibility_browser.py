@@ -42,6 +42,7 @@ async def test_the_board_is_accessible_in_every_state(
 
     await console.row("Voyager 1").get_by_role("button", name="Edit Voyager 1").click()
     form = page.get_by_role("form", name="Edit Voyager 1")
+    await expect(form.get_by_label("Name")).to_be_focused()  # before typing elsewhere in it
     await form.get_by_label("COSPAR ID").fill("1977-84A")
     await form.get_by_role("button", name="Save").click()
     await expect(form.locator(".field-error")).to_be_visible()

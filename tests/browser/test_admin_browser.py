@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from galactic_goofs.auth import service as auth
 from galactic_goofs.auth.policy import Role
+from tests.browser.accessibility import assert_accessible
 from tests.browser.console import Console
 from tests.support import Running
 
@@ -57,6 +59,7 @@ async def test_an_admin_runs_operators_and_tokens_from_the_keyboard(
     token = page.get_by_label("Token (read)")
     await expect(token).to_have_value(re.compile(r"^goofs_"), timeout=5_000)
     await page.screenshot(path=screenshots / "admin-token-created.png", full_page=True)
+    await assert_accessible(page, "admin-token-created")
     secret = await token.input_value()
 
     await page.goto(f"{goofs_sqlite.url}/admin")
@@ -67,6 +70,7 @@ async def test_an_admin_runs_operators_and_tokens_from_the_keyboard(
     await expect(page.get_by_role("status")).to_contain_text("revoked")
     await expect(page.locator("ol.audit li").first).to_contain_text("token.revoked")
     await page.screenshot(path=screenshots / "admin.png", full_page=True)
+    await assert_accessible(page, "admin")
     assert admin.errors == [], "no script error and no CSP violation"
 
 
@@ -79,3 +83,19 @@ async def test_an_operator_is_shown_why_the_admin_page_is_not_for_them(
     await expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     await expect(page.locator("main")).to_contain_text("An operator may not administer")
     await page.screenshot(path=screenshots / "admin-forbidden.png")
+    await assert_accessible(page, "admin-forbidden")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_the_admin_page_is_accessible_with_a_refusal_showing(
+    goofs_sqlite: Running, browser: Browser, scheme: str
+) -> None:
+    await auth.add_operator(goofs_sqlite.state.db, "ada", PASSWORD, role=Role.ADMIN)
+    context = await browser.new_context(
+        color_scheme=scheme, viewport={"width": 1360, "height": 900}
+    )
+    page = await context.new_page()
+    await sign_in(page, goofs_sqlite.url, "ada")
+    await page.get_by_role("button", name="Disable ada").press("Enter")
+    await expect(page.get_by_role("alert")).to_contain_text("last enabled admin")
+    await assert_accessible(page, f"admin-refusal-{scheme}")

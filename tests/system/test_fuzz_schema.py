@@ -1,9 +1,9 @@
-"""Schemathesis holds the documented API to every check it has, as an admin, on every route
-(so the operator and token routes are exercised too).
+"""Schemathesis holds the documented API to every check it has, as an admin, on every route.
 
 Every check (`--checks all`): no 5xx, every answer as documented (status, headers, body), every
 schema-valid request accepted and every schema-invalid one refused, a method a path lacks a 405
-listing the ones it has. Routes are not listed here: a new one is fuzzed from the day it is
+listing the ones it has. As an admin, so the operator, token and audit routes are exercised
+too, not only refused. Routes are not listed here: a new one is fuzzed from the day it is
 documented, and the test fails if any documented operation was left untested.
 """
 

@@ -38,18 +38,20 @@ def server_accepts(field: str, value: str) -> bool:
     return True
 
 
-def samples(alphabet: str, seed: int, count: int = 400, longest: int = 24) -> list[str]:
+def samples(alphabet: str, seed: int, count: int = 200, longest: int = 24) -> list[str]:
     rng = random.Random(seed)
     return ["".join(rng.choices(alphabet, k=rng.randint(0, longest))) for _ in range(count)]
 
 
 def test_trimmed_space_is_what_python_strips_besides_control_characters() -> None:
-    listed = [ch for ch in SPACES if re.fullmatch(f"[{validation.TRIMMED_SPACE}]", ch)]
+    trimmed = re.compile(f"[{validation.TRIMMED_SPACE}]")
+    listed = [ch for ch in SPACES if trimmed.fullmatch(ch)]
     assert listed == [ch for ch in SPACES if ch not in CONTROL]
 
 
 def test_control_characters_are_exactly_unicodes_category_cc() -> None:
-    matched = [ch for ch in EVERY if re.fullmatch(f"[{validation.CONTROL_CHARACTERS}]", ch)]
+    control = re.compile(f"[{validation.CONTROL_CHARACTERS}]")
+    matched = [ch for ch in EVERY if control.fullmatch(ch)]
     assert matched == CONTROL
 
 
@@ -94,7 +96,7 @@ COSPAR_IDS = [
 ]
 
 
-def near_cospar_ids(seed: int, count: int = 400) -> list[str]:
+def near_cospar_ids(seed: int, count: int = 200) -> list[str]:
     """Designators from parts that are each sometimes wrong: some valid, most nearly so."""
     rng = random.Random(seed)
     pad = ["", "", "", "", " ", "\u3000", "\n"]
@@ -120,7 +122,7 @@ def test_a_cospar_id_is_accepted_exactly_when_the_schema_says_so(cospar_id: str)
 
 def test_enough_generated_cospar_ids_are_valid_to_tell_anything() -> None:
     accepted = sum(server_accepts("cospar_id", value) for value in near_cospar_ids(seed=2))
-    assert accepted >= 10
+    assert accepted >= 5
 
 
 def test_a_description_with_a_control_character_is_refused_in_its_own_name() -> None:

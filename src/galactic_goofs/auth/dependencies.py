@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from galactic_goofs.auth.csrf import SESSION_COOKIE, verify_csrf
 from galactic_goofs.auth.policy import Access, refusal
@@ -67,6 +68,16 @@ async def _identify(request: Request) -> Identity | None:
     return await get_state(request).auth.by_session(key)
 
 
+API_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="APIToken",
+    description="An API token: `goofs token create --user NAME`",
+)
+"""Shown in the OpenAPI schema on every write and admin route; the token itself is read by
+`_identify`, which also accepts a signed-in browser's session cookie."""
+Token = Annotated[HTTPAuthorizationCredentials | None, Security(API_TOKEN)]
+
+
 ANONYMOUS = {
     Access.READ: "sign in to watch the fleet",
     Access.WRITE: "only operators can change the fleet: sign in, or send "
@@ -94,13 +105,13 @@ async def require_viewer(request: Request) -> Identity | None:
     return await authorize(request, Access.READ)
 
 
-async def require_operator(request: Request) -> Identity:
+async def require_operator(request: Request, _token: Token) -> Identity:
     identity = await authorize(request, Access.WRITE)
     assert identity is not None
     return identity
 
 
-async def require_admin(request: Request) -> Identity:
+async def require_admin(request: Request, _token: Token) -> Identity:
     identity = await authorize(request, Access.ADMIN)
     assert identity is not None
     return identity
