@@ -1,43 +1,22 @@
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from galactic_goofs import validation
 from galactic_goofs.anomalies.schemas import AnomalySummary
 from galactic_goofs.fleet.faults import Severity, Subsystem
 from galactic_goofs.fleet.models import Status
 
-
-def _valid_text(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
-        raise ValueError("text must not contain control characters (other than line breaks)")
-    return value
-
-
 Name = Annotated[
     str, validation.Text("name", max_length=50), Field(examples=["Hubble Space Telescope"])
 ]
 Description = Annotated[str, validation.Text("description", max_length=500)]
 CosparId = validation.CosparId
-
-
-Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
-    AfterValidator(_valid_text),
-]
+Reason = Annotated[str, validation.Text("reason", max_length=1000)]
 
 
 class RequestModel(BaseModel):
