@@ -16,6 +16,8 @@ import pytest
 from galactic_goofs.auth import service as auth
 from galactic_goofs.auth.policy import Role
 from galactic_goofs.db import utcnow
+from galactic_goofs.notifications import service
+from galactic_goofs.notifications.schemas import WebhookCreate
 from galactic_goofs.settings import Settings
 from tests.support import LOOPBACK_SSL, Running, running_app, test_settings, wait_until
 from tests.webhook_receiver import Answer, Receiver, receiver
@@ -412,3 +414,21 @@ async def test_the_webhooks_page_refuses_a_private_url_with_the_reason(sqlite_ur
         bad = await admin.post("/admin/webhooks", data={"url": "gopher://x/", "events": ["*"]})
         assert bad.status_code == 422 and "http or https" in bad.text
         assert "No endpoints yet" in (await admin.get("/admin/webhooks")).text
+
+
+async def test_every_attempt_checks_the_address_again(sqlite_url: str) -> None:
+    """An endpoint whose host now points inward (DNS rebinding, or a row written before the
+    rule) is refused before connecting, and the attempt says so."""
+    settings = test_settings(sqlite_url, **{**FAST, "webhook_allow_private": False})
+    async with app_with_admin(settings) as (goofs, admin):
+        with receiver() as hook:
+            change = await goofs.state.db.write(
+                service.create_endpoint,
+                WebhookCreate(url=hook.url + "/inside", events=["*"]),
+                actor="test",
+            )
+            await admin.post(f"/api/v1/webhooks/{change.webhook.id}/test")
+            [delivery] = await settled(admin, str(change.webhook.id), 1)
+        assert hook.received == [] and hook.rejected == []
+    assert delivery["status"] == "failed"
+    assert all(a["error"].startswith("refused before connecting") for a in delivery["attempt_log"])
