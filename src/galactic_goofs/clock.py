@@ -13,11 +13,15 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from galactic_goofs import lease
 from galactic_goofs.anomalies import service as anomalies
+from galactic_goofs.anomalies.models import Anomaly, AnomalyState
+from galactic_goofs.db import utcnow
 from galactic_goofs.fleet import maintenance
+from galactic_goofs.fleet.models import Spacecraft
 from galactic_goofs.instance import instance_id
 from galactic_goofs.state import AppState
 
@@ -55,6 +59,8 @@ class Clock:
             lease.acquire, LEASE_NAME, self.holder, self.lease_ttl
         )
         made = 0
+        if not self.leading or not await self._anything_due():
+            return made
         for due in (maintenance.advance, anomalies.unshelve_due):
             while self.leading and made < MAX_CHANGES_PER_TICK:
                 change = await self.state.writes.apply(due, actor=ACTOR, fence=self._still_leading)
@@ -63,6 +69,31 @@ class Clock:
                 made += 1
                 await asyncio.sleep(0)
         return made
+
+    async def _anything_due(self) -> bool:
+        """A read first: a change claims the log's next seq, which every writer waits for."""
+        now = utcnow()
+        async with self.state.db.reading() as session:
+            window = await session.scalar(
+                select(Spacecraft.id)
+                .where(
+                    Spacecraft.maintenance_ends_at.is_not(None),
+                    or_(
+                        Spacecraft.maintenance_ends_at <= now,
+                        and_(
+                            Spacecraft.maintenance_started.is_(False),
+                            Spacecraft.maintenance_starts_at <= now,
+                        ),
+                    ),
+                )
+                .limit(1)
+            )
+            shelf = await session.scalar(
+                select(Anomaly.id)
+                .where(Anomaly.state == AnomalyState.SHELVED, Anomaly.shelved_until <= now)
+                .limit(1)
+            )
+        return window is not None or shelf is not None
 
     def _still_leading(self, session: Session) -> bool:
         return lease.is_held(session, LEASE_NAME, self.holder)
