@@ -16,12 +16,14 @@ from sqlalchemy import text
 
 from galactic_goofs import migrate
 from galactic_goofs.analytics.tallies import EventTallies
+from galactic_goofs.anomalies import api as anomalies_api
 from galactic_goofs.asgi import App
 from galactic_goofs.auth import admin_views
 from galactic_goofs.auth import api as auth_api
 from galactic_goofs.auth import views as auth_views
 from galactic_goofs.auth.csrf import CsrfCookieMiddleware
 from galactic_goofs.auth.dependencies import Forbidden, NotAuthenticated, require_viewer
+from galactic_goofs.clock import Clock
 from galactic_goofs.db import Database
 from galactic_goofs.deps import StateDep
 from galactic_goofs.errors import DomainError
@@ -97,6 +99,12 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 lease_ttl=max(settings.lease_ttl, settings.malfunction_interval * 2),
             )
             spawn(simulator.run(), "fault-simulator")
+        clock = Clock(
+            state,
+            interval=settings.clock_interval,
+            lease_ttl=max(settings.lease_ttl, settings.clock_interval * 3),
+        )
+        spawn(clock.run(), "clock")
         if settings.event_retention > 0:
             spawn(_prune_periodically(db, settings.event_retention), "event-pruner")
         for consumer in [*(make() for make in CONSUMERS), *consumers]:
@@ -127,6 +135,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     )
     watching = [Depends(require_viewer)]
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(anomalies_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
     app.include_router(auth_api.operators, responses=REFUSALS)

@@ -17,3 +17,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but not a value the rules accept (a time already past, say)."""
+
+    status_code = 422

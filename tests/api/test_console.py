@@ -133,7 +133,8 @@ async def test_editing_inline_saves_and_returns_the_row(goofs_sqlite: Running) -
     )
 
     assert response.status_code == 200
-    assert '<th scope="row" class="name">Hubble</th>' in response.text
+    link = f'<a href="/spacecraft/{hubble["id"]}">Hubble</a>'
+    assert f'<th scope="row" class="name">{link}</th>' in response.text
     fetched = (await goofs_sqlite.client.get(f"/api/v1/spacecraft/{hubble['id']}")).json()
     assert (fetched["name"], fetched["version"]) == ("Hubble", 2)
 

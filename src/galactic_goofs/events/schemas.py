@@ -14,6 +14,13 @@ class EventType(StrEnum):
     MALFUNCTIONED = "spacecraft.malfunctioned"
     REPAIRED = "spacecraft.repaired"
     DELETED = "spacecraft.deleted"
+    MAINTENANCE_STARTED = "spacecraft.maintenance_started"
+    MAINTENANCE_ENDED = "spacecraft.maintenance_ended"
+    ACKNOWLEDGED = "anomaly.acknowledged"
+    ASSIGNED = "anomaly.assigned"
+    NOTED = "anomaly.noted"
+    SHELVED = "anomaly.shelved"
+    UNSHELVED = "anomaly.unshelved"
 
 
 class EventRead(BaseModel):

@@ -4,7 +4,7 @@ Existing operators become `operator`, except the first, auto-created `admin`, wh
 Existing tokens keep the power they had: scope `write`, no expiry.
 
 Revision ID: 0005_roles
-Revises: 0003_consumers
+Revises: 0004_anomalies
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from galactic_goofs.db import UTCDateTime
 
 revision = "0005_roles"
-down_revision = "0003_consumers"
+down_revision = "0004_anomalies"
 branch_labels = None
 depends_on = None
 

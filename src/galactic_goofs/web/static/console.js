@@ -114,6 +114,8 @@
         left = left || (shown && !document.getElementById(fragment.id));
       } else if (kind === "summary") replaceById(fragment);
       else if (kind === "event") addFeedLine(fragment);
+      else if (kind === "triage") upsertTriage(fragment);
+      else if (kind === "note") addNote(fragment);
     }
     recount(matches, left);
   }
@@ -183,11 +185,53 @@
     if (current) {
       if (current.dataset.editing) return; // the operator's edit wins; a stale save gets a 409
       if (Number(current.dataset.version) > Number(row.dataset.version)) return;
-      if (!matchesBoard(row, board)) current.remove();
+      if (!board) swapIn(current, row); // a spacecraft's own page: its one row
+      else if (!matchesBoard(row, board)) current.remove();
       else swapIn(current, row);
       return;
     }
     if (board && matchesBoard(row, board)) insertSorted(row, board);
+  }
+
+  // The triage queue keeps the server's order: shelved last, then by severity, then oldest
+  // first (`data-sort` holds that key). On a spacecraft's page it shows that spacecraft's only.
+  function upsertTriage(item) {
+    const list = document.getElementById("triage-items");
+    if (!list) return;
+    const only = list.dataset.spacecraft;
+    if (only && item.dataset.spacecraft !== only) return;
+    const current = document.getElementById(item.id);
+    if (current && current.contains(document.activeElement) && current.querySelector("details[open]")) {
+      // Someone is typing in its forms: keep them, refresh only what it says.
+      for (const part of [".head", ".description", ".waiting"]) {
+        const fresh = item.querySelector(part);
+        const old = current.querySelector(part);
+        if (fresh && old) swapIn(old, fresh);
+      }
+      return;
+    }
+    if (current) current.remove();
+    else if (only) {
+      // A new anomaly on this spacecraft: the notes shown were the previous one's.
+      const notes = document.getElementById("notes");
+      if (notes) {
+        notes.replaceChildren();
+        notes.dataset.anomaly = item.id.replace(/^anomaly-/, "");
+      }
+    }
+    const after = Array.from(list.children).find((other) => other.dataset.sort > item.dataset.sort);
+    if (after) after.before(item);
+    else list.append(item);
+    htmx.process(item);
+    refreshTimes(item);
+  }
+
+  function addNote(note) {
+    const notes = document.getElementById("notes");
+    if (!notes || notes.dataset.anomaly !== note.dataset.anomaly) return;
+    if (document.getElementById(note.id)) return;
+    notes.append(note);
+    refreshTimes(note);
   }
 
   function matchesBoard(row, board) {
@@ -220,6 +264,9 @@
   function addFeedLine(line) {
     const feed = document.getElementById("feed");
     if (document.getElementById(line.id)) return;
+    // A spacecraft's timeline: its own events only, and none pushed onto an older page.
+    if (feed.dataset.spacecraft && feed.dataset.spacecraft !== line.dataset.spacecraft) return;
+    if (feed.dataset.paged) return;
     feed.prepend(line);
     refreshTimes(line);
     while (feed.children.length > FEED_SIZE) feed.lastElementChild.remove();
@@ -234,6 +281,11 @@
   // Start over from the server's current state: after a reset, or frames nobody can replay.
   function resync() {
     if (resyncing) return resyncing;
+    if (document.body.dataset.page === "spacecraft") {
+      // The snapshot is the board's; a spacecraft's page simply loads again.
+      window.location.reload();
+      return Promise.resolve();
+    }
     const board = document.getElementById("board");
     const query = new URLSearchParams({
       q: board ? board.dataset.q : "",
@@ -410,10 +462,23 @@
     return "";
   }
 
+  // "waiting 4 min": how long an anomaly has waited, as a duration rather than a moment.
+  function waited(iso) {
+    const minutes = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+    if (minutes < 1) return "under a minute";
+    if (minutes < 120) return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
+  }
+
   function refreshTimes(root) {
     for (const time of root.querySelectorAll("time[data-ago]")) {
       if (!time.title) time.title = time.textContent.trim();
       time.textContent = ago(time.dateTime);
+    }
+    for (const time of root.querySelectorAll("time[data-waiting]")) {
+      if (!time.title) time.title = time.textContent.trim();
+      time.textContent = waited(time.dateTime);
     }
   }
 
