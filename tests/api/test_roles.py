@@ -8,6 +8,7 @@ missing from the table) fails here. The second calls every route as every kind o
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -44,6 +45,15 @@ ROUTE_ACCESS: dict[tuple[str, str], Access | None] = {
     ("DELETE", "/api/v1/spacecraft/{spacecraft_id}"): WRITE,
     ("POST", "/api/v1/spacecraft/{spacecraft_id}/repair"): WRITE,
     ("POST", "/api/v1/spacecraft/{spacecraft_id}/malfunction"): WRITE,
+    ("PUT", "/api/v1/spacecraft/{spacecraft_id}/maintenance"): WRITE,
+    ("DELETE", "/api/v1/spacecraft/{spacecraft_id}/maintenance"): WRITE,
+    ("GET", "/api/v1/anomalies"): READ,
+    ("GET", "/api/v1/anomalies/{anomaly_id}"): READ,
+    ("POST", "/api/v1/anomalies/{anomaly_id}/acknowledge"): WRITE,
+    ("POST", "/api/v1/anomalies/{anomaly_id}/assign"): WRITE,
+    ("POST", "/api/v1/anomalies/{anomaly_id}/notes"): WRITE,
+    ("POST", "/api/v1/anomalies/{anomaly_id}/shelve"): WRITE,
+    ("POST", "/api/v1/anomalies/{anomaly_id}/unshelve"): WRITE,
     ("GET", "/api/v1/events"): READ,
     ("GET", "/api/v1/events/stream"): READ,
     ("GET", "/api/v1/operators"): ADMIN,
@@ -65,6 +75,12 @@ ROUTE_ACCESS: dict[tuple[str, str], Access | None] = {
     ("POST", "/console/spacecraft/{spacecraft_id}/edit"): WRITE,
     ("POST", "/console/spacecraft/{spacecraft_id}/repair"): WRITE,
     ("POST", "/console/spacecraft/{spacecraft_id}/malfunction"): WRITE,
+    ("GET", "/spacecraft/{spacecraft_id}"): READ,
+    ("POST", "/console/anomalies/{anomaly_id}/acknowledge"): WRITE,
+    ("POST", "/console/anomalies/{anomaly_id}/unshelve"): WRITE,
+    ("POST", "/console/anomalies/{anomaly_id}/assign"): WRITE,
+    ("POST", "/console/anomalies/{anomaly_id}/shelve"): WRITE,
+    ("POST", "/console/anomalies/{anomaly_id}/notes"): WRITE,
     ("DELETE", "/console/spacecraft/{spacecraft_id}"): WRITE,
     ("GET", "/admin"): ADMIN,
     ("POST", "/admin/operators"): ADMIN,
@@ -181,7 +197,12 @@ async def test_every_route_admits_exactly_the_callers_its_policy_names(strict: R
     craft = await goofs.client.post(
         "/api/v1/spacecraft", json={"name": "Hubble", "cospar_id": "1990-037B"}
     )
-    params = {"spacecraft_id": craft.json()["id"], "name": "target", "token_id": target_token}
+    params = {
+        "spacecraft_id": craft.json()["id"],
+        "name": "target",
+        "token_id": target_token,
+        "anomaly_id": uuid.uuid4(),
+    }
 
     async with AsyncExitStack() as stack:
 
