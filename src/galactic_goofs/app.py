@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from galactic_goofs import migrate
+from galactic_goofs.analytics.intervals import AvailabilityIntervals
 from galactic_goofs.analytics.tallies import EventTallies
 from galactic_goofs.anomalies import api as anomalies_api
 from galactic_goofs.asgi import App
@@ -52,7 +53,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies,)
+CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies, AvailabilityIntervals)
 """The durable consumers of the event log every instance runs (see `events.consumers`)."""
 
 
