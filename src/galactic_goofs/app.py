@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from galactic_goofs import migrate
+from galactic_goofs.analytics import api as analytics_api
 from galactic_goofs.analytics.intervals import AvailabilityIntervals
 from galactic_goofs.analytics.tallies import EventTallies
 from galactic_goofs.anomalies import api as anomalies_api
@@ -32,6 +33,7 @@ from galactic_goofs.events.broker import create_broker
 from galactic_goofs.events.consumers import Consumer, ConsumerRunner
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
+from galactic_goofs.metrics import api as metrics_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.settings import Settings
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
         state = AppState(settings=settings, db=db, broker=broker, hub=hub)
         app.state.goofs = state
         views.register_formats(state)
+        hub.lag_observer = state.metrics.observe_delivery
         await hub.start()
         background: list[asyncio.Task[None]] = []
 
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
             lease_ttl=max(settings.lease_ttl, settings.clock_interval * 3),
         )
         spawn(clock.run(), "clock")
+        spawn(state.metrics.sample_periodically(hub), "metrics-sampler")
         if settings.event_retention > 0:
             spawn(_prune_periodically(db, settings.event_retention), "event-pruner")
         for consumer in [*(make() for make in CONSUMERS), *consumers]:
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await hub.stop()
+            state.metrics.retire()
             await broker.close()
             await db.dispose()
 
@@ -130,7 +135,9 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(anomalies_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(analytics_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
+    app.include_router(metrics_api.router, dependencies=watching)
     app.include_router(auth_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import getpass
 import logging
@@ -11,6 +12,8 @@ import os
 import resource
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -21,6 +24,7 @@ from galactic_goofs import migrate
 from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
+from galactic_goofs.metrics.process import MULTIPROCESS_DIR
 from galactic_goofs.settings import Settings
 from galactic_goofs.web import assets
 
@@ -131,10 +135,27 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
     bound_port = sockets[0].getsockname()[1]
     print(f"Galactic Goofs on http://{host}:{bound_port} (Ctrl+C to stop)", flush=True)
     if workers > 1:
-        Multiprocess(config, sockets=sockets).run()
+        with _shared_metrics_directory():
+            Multiprocess(config, sockets=sockets).run()
     else:
         uvicorn.Server(config).run(sockets=sockets)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics_directory() -> Iterator[None]:
+    """Where the workers write what only a process knows, for any worker's `/metrics` to add
+    up (prometheus-client reads the variable when a worker imports it). One the operator set
+    is kept; ours is fresh each start, so a dead worker's figures never linger."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="goofs-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def _listen(host: str, port: int, send_buffer: int) -> socket.socket:
