@@ -40,6 +40,7 @@ from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
 from galactic_goofs.state import AppState
 from galactic_goofs.validation import validation_error
+from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import views
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(analytics_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
+    app.include_router(analytics_views.router, dependencies=watching)
     app.include_router(metrics_api.router, dependencies=watching)
     app.include_router(auth_views.router)
     views.mount_static(app)

@@ -32,6 +32,7 @@ from galactic_goofs.fleet import service
 from galactic_goofs.fleet.models import Status
 from galactic_goofs.fleet.schemas import SpacecraftCreate, SpacecraftRead, SpacecraftUpdate
 from galactic_goofs.state import AppState
+from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import forms, rendering
 from galactic_goofs.web.stream import FORMAT, html_encoder
 
@@ -259,6 +260,7 @@ async def spacecraft_page(
         "older": older,
         "paged": before is not None,
         "operator": operator,
+        "bars": await analytics_views.spacecraft_bars(session, spacecraft_id),
     }
     return templates.TemplateResponse(request, "spacecraft.html", context)
 
