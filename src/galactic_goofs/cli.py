@@ -24,7 +24,6 @@ from galactic_goofs import migrate
 from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
-from galactic_goofs.metrics.process import MULTIPROCESS_DIR
 from galactic_goofs.settings import Settings
 from galactic_goofs.web import assets
 
@@ -39,6 +38,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     # Thousands of stream clients may (re)connect at once, e.g. after a restart.
     "backlog": 4096,
     "timeout_graceful_shutdown": 3,
+    # A worker answers the supervisor's health check only once it has imported the app; on a
+    # busy host that takes longer than uvicorn's 5 s, and the supervisor kills it over and over.
+    "timeout_worker_healthcheck": 30,
 }
 
 
@@ -147,6 +149,10 @@ def _shared_metrics_directory() -> Iterator[None]:
     """Where the workers write what only a process knows, for any worker's `/metrics` to add
     up (prometheus-client reads the variable when a worker imports it). One the operator set
     is kept; ours is fresh each start, so a dead worker's figures never linger."""
+    # Imported here, not at the top: each worker re-imports this module before it answers
+    # the supervisor's health check, and a slow start there gets it killed.
+    from galactic_goofs.metrics.process import MULTIPROCESS_DIR
+
     if os.environ.get(MULTIPROCESS_DIR):
         yield
         return

@@ -35,24 +35,24 @@ async def test_every_worker_scrapes_the_whole_deployment(
     env = cluster_env(postgres_url, redis_url)
     args = ["serve", "--workers", "2", "--port", str(port)]
     with goofs_process(args, env, tmp_path, log=tmp_path / "workers.log") as process:
-        wait_for_http(f"{url}/readyz", process)
+        wait_for_http(f"{url}/readyz", process, timeout=90)
         operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
         async with (
-            httpx.AsyncClient(base_url=url, headers=operator) as api,
+            httpx.AsyncClient(base_url=url, headers=operator, timeout=30) as api,
             # Connections land on whichever worker accepts them, so both hold some.
             streaming([url] * STREAMS) as clients,
         ):
             await mixed_changes([api], 20)
             await wait_until(
                 lambda: all(len(client.events) >= 100 for client in clients),
-                timeout=20,
+                timeout=60,
                 message="100 events on every stream",
             )
             scrapes: list[dict[str, float]] = []
 
             async def settled() -> bool:
                 # Fresh connections each time, so the scrapes are spread over the workers.
-                async with httpx.AsyncClient(base_url=url, headers=operator) as fresh:
+                async with httpx.AsyncClient(base_url=url, headers=operator, timeout=30) as fresh:
                     scrape = await _samples(fresh)
                 scrapes.append(scrape)
                 return (
@@ -60,7 +60,7 @@ async def test_every_worker_scrapes_the_whole_deployment(
                     and scrape.get("goofs_events_total[('type', 'spacecraft.created')]") == 20
                 )
 
-            await wait_until(settled, timeout=20, message="the deployment's figures")
+            await wait_until(settled, timeout=60, message="the deployment's figures")
             for _ in range(6):
                 assert await settled(), scrapes[-1]
             last = scrapes[-1]
