@@ -36,10 +36,11 @@ from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.metrics import api as metrics_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
+from galactic_goofs.routing import DocumentedMethodsMiddleware
 from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
 from galactic_goofs.state import AppState
-from galactic_goofs.validation import validation_error
+from galactic_goofs.unprocessable import validation_error
 from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import views
 
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.add_exception_handler(RequestValidationError, validation_error)
     for connection_error in CONNECTION_ERRORS:
         app.add_exception_handler(connection_error, database_unavailable)
+    app.add_middleware(DocumentedMethodsMiddleware)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

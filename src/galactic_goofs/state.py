@@ -6,6 +6,7 @@ Free of FastAPI: the simulator, the consumers and the command line use it as the
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
@@ -27,6 +28,9 @@ class AppState:
     hub: Hub
     rng: random.Random = field(default_factory=random.Random)
     metrics: ProcessMetrics = field(default_factory=ProcessMetrics)
+    tag: str = field(default_factory=lambda: secrets.token_hex(4))
+    """Names this process to stream clients (`X-Goofs-Instance`), so one can tell which of
+    several workers or instances serves it; random, so it tells nothing about the host."""
     writes: WritePath = field(init=False)
     """Every change goes through `writes.apply(service_function, ...)`."""
     auth: Authenticator = field(init=False)

@@ -391,3 +391,16 @@ async def test_any_console_template_can_render_the_csrf_field(tmp_path: Path) ->
     assert first.cookies["goofs_csrf"] == field.group(1)
     assert "set-cookie" not in again.headers, "the browser keeps its token"
     assert field.group(1) in again.text
+
+
+async def test_the_schema_shows_that_every_write_and_no_read_needs_an_api_token(
+    goofs_sqlite: Running,
+) -> None:
+    schema = (await goofs_sqlite.client.get("/openapi.json")).json()
+
+    scheme = schema["components"]["securitySchemes"]["APIToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            needs_token = operation.get("security") == [{"APIToken": []}]
+            assert needs_token == (method != "get"), (method, path)

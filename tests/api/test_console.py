@@ -168,6 +168,21 @@ async def test_fixing_a_nominal_spacecraft_from_the_console_is_a_conflict(
     assert "nothing to repair" in response.json()["detail"]
 
 
+async def test_breaking_a_broken_spacecraft_from_the_console_is_a_conflict(
+    goofs_sqlite: Running,
+) -> None:
+    hubble = await create(goofs_sqlite, **HUBBLE)
+
+    broken = await goofs_sqlite.client.post(f"/console/spacecraft/{hubble['id']}/malfunction")
+    again = await goofs_sqlite.client.post(f"/console/spacecraft/{hubble['id']}/malfunction")
+
+    assert broken.status_code == 204
+    assert again.status_code == 409
+    assert "already malfunctioning" in again.json()["detail"]
+    craft = (await goofs_sqlite.client.get(f"/api/v1/spacecraft/{hubble['id']}")).json()
+    assert craft["status"] == "MALFUNCTIONING"
+
+
 async def test_fix_and_delete_from_the_console(goofs_sqlite: Running) -> None:
     hubble = await create(goofs_sqlite, **HUBBLE)
     await goofs_sqlite.client.post(f"/api/v1/spacecraft/{hubble['id']}/malfunction")

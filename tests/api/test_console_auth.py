@@ -19,6 +19,7 @@ def console_writes(craft_id: str) -> list[tuple[str, str, dict[str, str] | None]
         ("POST", "/console/spacecraft", {"name": "Sneaky", "cospar_id": "2000-001A"}),
         ("POST", f"{path}/edit", {"name": "Renamed", "cospar_id": "1990-037B", "version": "2"}),
         ("POST", f"{path}/repair", None),
+        ("POST", f"{path}/malfunction", None),
         ("DELETE", path, None),
     ]
 
@@ -98,9 +99,9 @@ async def test_a_signed_in_operator_uses_the_console_with_its_token(
         response = await browser.request(method, path, data=form, headers=htmx)
         statuses.append(response.status_code)
 
-    assert statuses == [200, 200, 204, 204]
+    assert statuses == [200, 200, 204, 204, 204]
     events = (await goofs_sqlite.client.get("/api/v1/events")).json()["items"]
-    assert [event["actor"] for event in events][-4:] == [OPERATOR] * 4
+    assert [event["actor"] for event in events][-5:] == [OPERATOR] * 5
 
 
 async def test_console_writes_without_the_token_or_from_elsewhere_are_refused(

@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.console import Console, create
 from tests.support import Running
 
@@ -200,3 +201,32 @@ async def test_on_a_phone_the_board_triage_and_spacecraft_page_fit_the_screen(
     await desk.expect_live()
     await desk.page.screenshot(path=screenshots / "spacecraft-desktop.png", full_page=True)
     assert console.errors == [] and desk.errors == []
+
+
+async def test_the_triage_queue_and_a_spacecraft_page_pass_the_accessibility_audit(
+    goofs_sqlite: Running, browser: Browser
+) -> None:
+    goofs = goofs_sqlite
+    craft = await _broken(goofs, "Hubble", "1990-037B", severity="critical")
+    shelved = await _broken(goofs, "Chandra", "1999-040B", severity="minor")
+    await goofs.client.post(
+        f"/api/v1/anomalies/{shelved['anomaly']['id']}/shelve", json={"minutes": 60, "reason": "x"}
+    )
+    await goofs.client.post(
+        f"/api/v1/anomalies/{craft['anomaly']['id']}/notes", json={"text": "Hm"}
+    )
+    await goofs.client.put(
+        f"/api/v1/spacecraft/{shelved['id']}/maintenance",
+        json={"ends_at": "2999-01-01T00:00:00Z", "reason": "Lens cap"},
+    )
+    for viewport, suffix in ((None, "desktop"), (PHONE, "phone")):
+        context = await browser.new_context(viewport=viewport or {"width": 1360, "height": 900})
+        console = await Console.open(context, goofs.url)
+        page = console.page
+        await expect(page.locator("#triage-items li")).to_have_count(2)
+        await page.locator("#triage-items li").first.locator("summary").click()
+        await assert_accessible(page, f"triage-{suffix}")
+        await page.goto(f"{goofs.url}/spacecraft/{craft['id']}")
+        await console.expect_live()
+        await assert_accessible(page, f"spacecraft-{suffix}")
+        await context.close()

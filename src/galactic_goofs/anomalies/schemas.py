@@ -1,36 +1,25 @@
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from galactic_goofs import validation
 from galactic_goofs.anomalies.models import AnomalyState
 from galactic_goofs.fleet.faults import Severity, Subsystem
 
 NOTE_MAX = 4000
 TEXT_MAX = 1000
 MAX_SHELVE_MINUTES = 7 * 24 * 60
-LINE_BREAKS = {"\n", "\r", "\t"}
 
-
-def _printable(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in LINE_BREAKS for ch in value):
-        raise ValueError("text must not contain control characters (other than line breaks)")
-    return value
-
-
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX),
-    AfterValidator(_printable),
-]
+Comment = Annotated[str, validation.Text("comment", max_length=TEXT_MAX)]
+Reason = Annotated[str, validation.Text("reason", max_length=TEXT_MAX)]
+Resolution = Annotated[str, validation.Text("resolution", max_length=TEXT_MAX)]
 NoteText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=NOTE_MAX),
-    AfterValidator(_printable),
+    validation.Text("text", max_length=NOTE_MAX),
     Field(description=f"The note, up to {NOTE_MAX} characters"),
 ]
 
@@ -40,7 +29,7 @@ class RequestModel(BaseModel):
 
 
 class AcknowledgeRequest(RequestModel):
-    comment: ShortText | None = Field(default=None, examples=["On it: rebooting the transponder"])
+    comment: Comment | None = Field(default=None, examples=["On it: rebooting the transponder"])
 
 
 class AssignRequest(RequestModel):
@@ -57,11 +46,11 @@ class ShelveRequest(RequestModel):
     minutes: int = Field(
         ge=1, le=MAX_SHELVE_MINUTES, description="How long, 1 minute to 7 days (10080)"
     )
-    reason: ShortText
+    reason: Reason
 
 
 class RepairRequest(RequestModel):
-    resolution: ShortText | None = Field(
+    resolution: Resolution | None = Field(
         default=None, examples=["Turned it off and on again"], description="What was done"
     )
 

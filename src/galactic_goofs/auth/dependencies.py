@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from galactic_goofs.auth.csrf import verify_csrf
 from galactic_goofs.auth.service import Identity
@@ -52,7 +53,19 @@ async def _identify(request: Request) -> Identity | None:
     return await auth.by_session(key)
 
 
-async def require_operator(request: Request) -> Identity:
+API_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="APIToken",
+    description="An operator's API token: `goofs token create --user NAME`",
+)
+"""Shown in the OpenAPI schema on every write; the token itself is read by `_identify`, which
+also accepts a signed-in browser's session cookie."""
+
+
+async def require_operator(
+    request: Request,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(API_TOKEN)],
+) -> Identity:
     identity = await current_identity(request)
     if identity is None:
         raise NotAuthenticated(

@@ -96,6 +96,11 @@ class Subscriber:
             self.wake()
 
     @property
+    def queued(self) -> int:
+        """Frames handed over and not yet written: never more than `limit`."""
+        return len(self._buffer)
+
+    @property
     def waiting(self) -> bool:
         """Its writer is asleep until the hub hands over frames."""
         return self._waiter is not None

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from galactic_goofs import validation
 from galactic_goofs.anomalies.schemas import RepairRequest
 from galactic_goofs.deps import Actor, ReadSession, StateDep
 from galactic_goofs.fleet import maintenance, service
@@ -47,7 +48,7 @@ async def list_spacecraft(
         # PostgreSQL cannot even compare text holding NUL; no name holds a control character.
         Query(
             max_length=100,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
+            pattern=validation.NO_CONTROL_CHARACTERS,
             description="Part of a name or COSPAR ID (no control characters)",
         ),
     ] = None,

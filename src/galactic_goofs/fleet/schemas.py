@@ -1,83 +1,22 @@
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from galactic_goofs import validation
 from galactic_goofs.anomalies.schemas import AnomalySummary
 from galactic_goofs.fleet.faults import Severity, Subsystem
 from galactic_goofs.fleet.models import Status
 
-COSPAR_PATTERN = re.compile(r"(?P<year>\d{4})-(?P<launch>\d{3})(?P<piece>[A-HJ-NP-Z]{1,3})")
-FIRST_LAUNCH_YEAR = 1957  # Sputnik 1 is 1957-001B; its rocket body 1957-001A.
-
-
-def _valid_name(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("name must not contain control characters (tabs, newlines, NUL, ...)")
-    return value
-
-
-def _valid_cospar_id(value: str) -> str:
-    match = COSPAR_PATTERN.fullmatch(value)
-    if match is None:
-        raise ValueError(
-            "COSPAR ID must look like 1998-067A: launch year, a dash, a three-digit launch "
-            "number and one to three piece letters (A-Z, without I and O)"
-        )
-    if int(match["year"]) < FIRST_LAUNCH_YEAR:
-        raise ValueError(f"COSPAR ID launch year must be {FIRST_LAUNCH_YEAR} or later")
-    if match["launch"] == "000":
-        raise ValueError("COSPAR ID launch number must be between 001 and 999")
-    return value
-
-
-def _valid_text(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
-        raise ValueError("text must not contain control characters (other than line breaks)")
-    return value
-
-
 Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    AfterValidator(_valid_name),
-    Field(examples=["Hubble Space Telescope"]),
+    str, validation.Text("name", max_length=50), Field(examples=["Hubble Space Telescope"])
 ]
-CosparId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, max_length=20),
-    AfterValidator(_valid_cospar_id),
-    Field(
-        examples=["1990-037B"],
-        description="International designator YYYY-NNNP[PP]",
-        # Documented so clients (and fuzzers) can generate valid ones; checked by the validator.
-        json_schema_extra={"pattern": r"^(19[5-9]\d|2\d{3})-\d{3}[A-HJ-NP-Z]{1,3}$"},
-    ),
-]
-Description = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    AfterValidator(_valid_name),
-]
-
-
-Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
-    AfterValidator(_valid_text),
-]
+Description = Annotated[str, validation.Text("description", max_length=500)]
+CosparId = validation.CosparId
+Reason = Annotated[str, validation.Text("reason", max_length=1000)]
 
 
 class RequestModel(BaseModel):

@@ -30,7 +30,12 @@ from galactic_goofs.events.stream import EventStream, parse_cursor
 from galactic_goofs.events.stream_cap import CappedStream
 from galactic_goofs.fleet import service
 from galactic_goofs.fleet.models import Status
-from galactic_goofs.fleet.schemas import SpacecraftCreate, SpacecraftRead, SpacecraftUpdate
+from galactic_goofs.fleet.schemas import (
+    MalfunctionRequest,
+    SpacecraftCreate,
+    SpacecraftRead,
+    SpacecraftUpdate,
+)
 from galactic_goofs.state import AppState
 from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import forms, rendering
@@ -220,6 +225,14 @@ async def edit(
         craft = await service.get(session, spacecraft_id)
         return _edit_row(request, craft, values, forms.conflict_errors(error), error.status_code)
     return templates.TemplateResponse(request, "_row.html", {"craft": change.spacecraft})
+
+
+@router.post("/console/spacecraft/{spacecraft_id}/malfunction", status_code=204)
+async def malfunction(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
+    await state.writes.apply(
+        service.malfunction, spacecraft_id, MalfunctionRequest(), actor=actor, rng=state.rng
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/console/spacecraft/{spacecraft_id}/repair", status_code=204)

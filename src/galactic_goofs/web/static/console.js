@@ -62,6 +62,11 @@
       resync();
       return;
     }
+    if (resyncing) {
+      // The snapshot on its way may be older than this frame: apply it after the snapshot.
+      early.set(frame.seq, frame);
+      return;
+    }
     if (frame.seq <= applied) return;
     if (frame.seq > applied + 1) {
       // Frames we never saw (this tab joined late, or a relay was missed): ask for them.
@@ -93,17 +98,77 @@
     applied = frame.seq;
     const template = document.createElement("template");
     template.innerHTML = frame.data;
-    for (const fragment of Array.from(template.content.children)) {
+    const fragments = Array.from(template.content.children);
+    const line = fragments.find((fragment) => fragment.dataset.fragment === "event");
+    const created = Boolean(line && line.classList.contains("created"));
+    let matches = 0; // how the change moved the count of spacecraft the board's search matches
+    let left = false; // a row left the page
+    for (const fragment of fragments) {
       const kind = fragment.dataset.fragment;
-      if (kind === "row") upsertRow(fragment);
-      else if (kind === "removed") removeById(fragment.id);
-      else if (kind === "summary") replaceById(fragment);
+      if (kind === "row" || kind === "removed") {
+        const moved = searchMatchesMoved(fragment, created);
+        matches = moved === null || matches === null ? null : matches + moved;
+        const shown = Boolean(document.getElementById(fragment.id));
+        if (kind === "row") upsertRow(fragment);
+        else removeById(fragment.id);
+        left = left || (shown && !document.getElementById(fragment.id));
+      } else if (kind === "summary") replaceById(fragment);
       else if (kind === "event") addFeedLine(fragment);
       else if (kind === "triage") upsertTriage(fragment);
       else if (kind === "note") addNote(fragment);
     }
     // Pages that summarise events (analytics) re-fetch themselves on this, debounced.
     document.body.dispatchEvent(new CustomEvent("goofs:event"));
+    recount(matches, left);
+  }
+
+  // ---- the range line and the pager -----------------------------------------------------
+
+  // Without a search the summary in the frame holds the board's total. With one, the change
+  // moves it by one when we can tell whether the spacecraft matched before: it is on the
+  // page, it was just registered, or the page shows every match. Otherwise (a search over
+  // several pages changed off the page) null: only the server knows.
+  function searchMatchesMoved(fragment, created) {
+    const board = document.getElementById("board");
+    if (!board || !board.dataset.q.trim()) return 0;
+    const current = document.getElementById(fragment.id);
+    const rows = document.getElementById("fleet-rows").children.length;
+    const showsAll = Number(board.dataset.offset) === 0 && rows === Number(board.dataset.total);
+    let before = false;
+    if (current) before = true;
+    else if (!created && !showsAll) return null;
+    const after = fragment.dataset.fragment === "row" && matchesBoard(fragment, board);
+    return Number(after) - Number(before);
+  }
+
+  function recount(matches, left) {
+    const board = document.getElementById("board");
+    if (!board) return;
+    if (matches === null) {
+      resync();
+      return;
+    }
+    let total = Number(board.dataset.total) + matches;
+    if (!board.dataset.q.trim()) {
+      const counted = (board.dataset.status || "total").toLowerCase();
+      const count = document.querySelector(`#summary .${counted} .count`);
+      if (count) total = Number(count.textContent);
+    }
+    board.dataset.total = String(total);
+    const limit = Number(board.dataset.limit);
+    const offset = Number(board.dataset.offset);
+    const page = Number(board.dataset.page);
+    const rows = document.getElementById("fleet-rows").children.length;
+    if (left && rows === limit - 1 && offset + rows < total) {
+      // A row left a full page: which one slides in from the next page only the server knows.
+      resync();
+      return;
+    }
+    const pages = Math.max(1, Math.ceil(total / limit));
+    const shown = rows ? `${offset + 1}–${offset + rows} of ${total.toLocaleString("en")}` : "None";
+    board.querySelector(".range").textContent = `${shown} · page ${page} of ${pages}`;
+    board.querySelector(".pagination .next").disabled = page >= pages;
+    board.querySelector(".empty").hidden = rows > 0;
   }
 
   function replaceById(fragment) {
@@ -196,8 +261,6 @@
     htmx.process(row);
     refreshTimes(row);
     if (body.children.length > limit) body.lastElementChild.remove();
-    const empty = board.querySelector(".empty");
-    if (empty) empty.remove();
   }
 
   function addFeedLine(line) {
