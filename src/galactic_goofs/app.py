@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from galactic_goofs import migrate
+from galactic_goofs.analytics import api as analytics_api
+from galactic_goofs.analytics.intervals import AvailabilityIntervals
 from galactic_goofs.analytics.tallies import EventTallies
 from galactic_goofs.anomalies import api as anomalies_api
 from galactic_goofs.asgi import App
@@ -33,6 +35,7 @@ from galactic_goofs.events.broker import create_broker
 from galactic_goofs.events.consumers import Consumer, ConsumerRunner
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
+from galactic_goofs.metrics import api as metrics_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.notifications import api as webhooks_api
 from galactic_goofs.notifications import views as webhooks_views
@@ -43,6 +46,7 @@ from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
 from galactic_goofs.state import AppState
 from galactic_goofs.unprocessable import validation_error
+from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import views
 
 log = logging.getLogger(__name__)
@@ -61,7 +65,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies,)
+CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies, AvailabilityIntervals)
 """The durable consumers of the event log every instance runs (see `events.consumers`)."""
 
 
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
         state = AppState(settings=settings, db=db, broker=broker, hub=hub)
         app.state.goofs = state
         views.register_formats(state)
+        hub.lag_observer = state.metrics.observe_delivery
         await hub.start()
         background: list[asyncio.Task[None]] = []
 
@@ -108,6 +113,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
             lease_ttl=max(settings.lease_ttl, settings.clock_interval * 3),
         )
         spawn(clock.run(), "clock")
+        spawn(state.metrics.sample_periodically(hub), "metrics-sampler")
         if settings.event_retention > 0:
             spawn(_prune_periodically(db, settings.event_retention), "event-pruner")
         for consumer in [*(make() for make in CONSUMERS), *consumers]:
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await hub.stop()
+            state.metrics.retire()
             await broker.close()
             await db.dispose()
 
@@ -141,7 +148,10 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(anomalies_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(analytics_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
+    app.include_router(analytics_views.router, dependencies=watching)
+    app.include_router(metrics_api.router, dependencies=watching)
     app.include_router(auth_api.operators, responses=REFUSALS)
     app.include_router(auth_api.tokens, responses=REFUSALS)
     app.include_router(auth_api.audit, responses=REFUSALS)

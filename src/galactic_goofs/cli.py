@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
 import resource
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -35,6 +38,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     # Thousands of stream clients may (re)connect at once, e.g. after a restart.
     "backlog": 4096,
     "timeout_graceful_shutdown": 3,
+    # A worker answers the supervisor's health check only once it has imported the app; on a
+    # busy host that takes longer than uvicorn's 5 s, and the supervisor kills it over and over.
+    "timeout_worker_healthcheck": 30,
 }
 
 
@@ -145,10 +151,31 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
     bound_port = sockets[0].getsockname()[1]
     print(f"Galactic Goofs on http://{host}:{bound_port} (Ctrl+C to stop)", flush=True)
     if workers > 1:
-        Multiprocess(config, sockets=sockets).run()
+        with _shared_metrics_directory():
+            Multiprocess(config, sockets=sockets).run()
     else:
         uvicorn.Server(config).run(sockets=sockets)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics_directory() -> Iterator[None]:
+    """Where the workers write what only a process knows, for any worker's `/metrics` to add
+    up (prometheus-client reads the variable when a worker imports it). One the operator set
+    is kept; ours is fresh each start, so a dead worker's figures never linger."""
+    # Imported here, not at the top: each worker re-imports this module before it answers
+    # the supervisor's health check, and a slow start there gets it killed.
+    from galactic_goofs.metrics.process import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="goofs-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def _listen(host: str, port: int, send_buffer: int) -> socket.socket:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     public_read: bool = True
     """Anyone who reaches the console may watch; false requires signing in to read too."""
+    metrics_per_spacecraft: bool = False
+    """A `/metrics` series per spacecraft: for small fleets (one series each)."""
     session_lifetime: float = Field(default=12 * 3600, gt=0)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_window: float = Field(default=300, gt=0)

@@ -16,6 +16,7 @@ from galactic_goofs.db import Database
 from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.events.write_path import WritePath
+from galactic_goofs.metrics.process import ProcessMetrics
 from galactic_goofs.settings import Settings
 
 
@@ -26,6 +27,7 @@ class AppState:
     broker: Broker
     hub: Hub
     rng: random.Random = field(default_factory=random.Random)
+    metrics: ProcessMetrics = field(default_factory=ProcessMetrics)
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     """Names this process to stream clients (`X-Goofs-Instance`), so one can tell which of
     several workers or instances serves it; random, so it tells nothing about the host."""

@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from galactic_goofs.anomalies import service
 from galactic_goofs.anomalies.models import Anomaly, AnomalyState
+from galactic_goofs.auth.models import Operator
 from galactic_goofs.db import utcnow
 from tests.api.test_auth import signed_in_browser
 from tests.support import LOOPBACK_SSL, Running, operator_token
@@ -150,6 +151,13 @@ async def test_an_anomaly_is_assigned_to_an_operator_or_to_nobody(goofs: Running
     unknown = await _post(goofs, anomaly, "assign", assignee="nobody-by-this-name")
     assert unknown.status_code == 422
     assert "no operator called 'nobody-by-this-name'" in unknown.json()["detail"]
+    await operator_token(goofs.state, "grace")
+    await goofs.state.db.write(
+        Session.execute, update(Operator).where(Operator.name == "grace").values(enabled=False)
+    )
+    disabled = await _post(goofs, anomaly, "assign", assignee="grace")
+    assert disabled.status_code == 422
+    assert "operator 'grace' is disabled" in disabled.json()["detail"]
 
     cleared = await _post(goofs, anomaly, "assign", assignee=None)
     assert cleared.status_code == 200 and cleared.json()["assignee"] is None

@@ -173,11 +173,16 @@ def assign(
     seq, anomaly = _claim(session, anomaly_id)
     _ensure_unresolved(anomaly, "assigned")
     if request.assignee is not None:
-        known = session.scalar(select(Operator.id).where(Operator.name == request.assignee))
-        if known is None:
+        enabled = session.scalar(select(Operator.enabled).where(Operator.name == request.assignee))
+        if enabled is None:
             raise InvalidOperator(
                 f"there is no operator called {request.assignee!r}; assign to an operator's "
                 "name, or null for nobody"
+            )
+        if not enabled:
+            raise InvalidOperator(
+                f"operator {request.assignee!r} is disabled; assign to an enabled operator, "
+                "or null for nobody"
             )
     previous = anomaly.assignee
     anomaly.assignee = request.assignee

@@ -37,6 +37,7 @@ from galactic_goofs.fleet.schemas import (
     SpacecraftUpdate,
 )
 from galactic_goofs.state import AppState
+from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import forms, rendering
 from galactic_goofs.web.stream import FORMAT, html_encoder
 
@@ -272,6 +273,7 @@ async def spacecraft_page(
         "older": older,
         "paged": before is not None,
         "operator": operator,
+        "bars": await analytics_views.spacecraft_bars(session, spacecraft_id),
     }
     return templates.TemplateResponse(request, "spacecraft.html", context)
 

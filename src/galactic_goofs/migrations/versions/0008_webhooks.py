@@ -1,7 +1,7 @@
 """Webhook endpoints, the deliveries outbox and the attempts log.
 
 Revision ID: 0008_webhooks
-Revises: 0005_roles
+Revises: 0007_analytics
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from galactic_goofs.db import UTCDateTime
 
 revision = "0008_webhooks"
-down_revision = "0005_roles"
+down_revision = "0007_analytics"
 branch_labels = None
 depends_on = None
 

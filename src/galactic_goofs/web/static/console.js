@@ -117,6 +117,8 @@
       else if (kind === "triage") upsertTriage(fragment);
       else if (kind === "note") addNote(fragment);
     }
+    // Pages that summarise events (analytics) re-fetch themselves on this, debounced.
+    document.body.dispatchEvent(new CustomEvent("goofs:event"));
     recount(matches, left);
   }
 
@@ -281,7 +283,7 @@
   // Start over from the server's current state: after a reset, or frames nobody can replay.
   function resync() {
     if (resyncing) return resyncing;
-    if (document.body.dataset.page === "spacecraft") {
+    if (document.body.dataset.page === "spacecraft" || document.body.dataset.page === "analytics") {
       // The snapshot is the board's; a spacecraft's page simply loads again.
       window.location.reload();
       return Promise.resolve();
