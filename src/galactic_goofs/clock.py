@@ -13,7 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from galactic_goofs import lease
@@ -75,18 +75,7 @@ class Clock:
         now = utcnow()
         async with self.state.db.reading() as session:
             window = await session.scalar(
-                select(Spacecraft.id)
-                .where(
-                    Spacecraft.maintenance_ends_at.is_not(None),
-                    or_(
-                        Spacecraft.maintenance_ends_at <= now,
-                        and_(
-                            Spacecraft.maintenance_started.is_(False),
-                            Spacecraft.maintenance_starts_at <= now,
-                        ),
-                    ),
-                )
-                .limit(1)
+                select(Spacecraft.id).where(maintenance.due(now)).limit(1)
             )
             shelf = await session.scalar(
                 select(Anomaly.id)

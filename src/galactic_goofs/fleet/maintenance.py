@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from galactic_goofs.db import utcnow
@@ -60,6 +61,20 @@ def end_window(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Cha
     return _end(session, seq, craft, actor)
 
 
+def due(now: datetime) -> ColumnElement[bool]:
+    """A window whose start (not yet made) or end has come."""
+    return and_(
+        Spacecraft.maintenance_ends_at.is_not(None),
+        or_(
+            Spacecraft.maintenance_ends_at <= now,
+            and_(
+                Spacecraft.maintenance_started.is_(False),
+                Spacecraft.maintenance_starts_at <= now,
+            ),
+        ),
+    )
+
+
 def advance(session: Session, *, actor: str, fence: Fence | None = None) -> Change | None:
     """Start or end one window whose time has come, if any (and `fence` still allows it)."""
     seq = events.claim_next_seq(session_writer(session))
@@ -67,19 +82,7 @@ def advance(session: Session, *, actor: str, fence: Fence | None = None) -> Chan
     now = utcnow()
     if fence is None or fence(session):
         craft = session.scalar(
-            select(Spacecraft)
-            .where(
-                Spacecraft.maintenance_ends_at.is_not(None),
-                or_(
-                    Spacecraft.maintenance_ends_at <= now,
-                    and_(
-                        Spacecraft.maintenance_started.is_(False),
-                        Spacecraft.maintenance_starts_at <= now,
-                    ),
-                ),
-            )
-            .order_by(Spacecraft.maintenance_ends_at)
-            .limit(1)
+            select(Spacecraft).where(due(now)).order_by(Spacecraft.maintenance_ends_at).limit(1)
         )
     if craft is None:
         session.rollback()  # hands the seq back: nothing happened
