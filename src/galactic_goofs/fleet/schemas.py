@@ -52,6 +52,15 @@ CosparId = Annotated[
         json_schema_extra={"pattern": r"^(19[5-9]\d|2\d{3})-\d{3}[A-HJ-NP-Z]{1,3}$"},
     ),
 ]
+NoradId = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=999_999_999,
+        examples=[25544],
+        description="NORAD catalogue number (what element sets are keyed by)",
+    ),
+]
 Description = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
@@ -67,11 +76,13 @@ class SpacecraftCreate(RequestModel):
     name: Name
     cospar_id: CosparId
     status: Status = Status.NOMINAL
+    norad_id: NoradId | None = None
 
 
 class SpacecraftUpdate(RequestModel):
     name: Name | None = None
     cospar_id: CosparId | None = None
+    norad_id: NoradId | None = None
     version: int | None = Field(
         default=None, ge=1, description="The version you edited; a stale one is a 409."
     )
@@ -94,6 +105,7 @@ class SpacecraftRead(BaseModel):
     id: uuid.UUID
     name: str
     cospar_id: str
+    norad_id: int | None = None
     status: Status
     fault: Fault | None
     created_at: datetime

@@ -82,6 +82,7 @@ def to_read(craft: Any) -> SpacecraftRead:
         id=craft.id,
         name=craft.name,
         cospar_id=craft.cospar_id,
+        norad_id=craft.norad_id,
         status=Status(craft.status),
         fault=fault,
         created_at=craft.created_at,
@@ -157,11 +158,14 @@ async def summary(session: AsyncSession) -> FleetSummary:
 def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.Random) -> Change:
     seq = events.claim_next_seq(session_writer(session))
     _ensure_cospar_id_free(session, data.cospar_id)
+    if data.norad_id is not None:
+        ensure_norad_id_free(session, data.norad_id)
     now = utcnow()
     craft = Spacecraft(
         id=uuid.uuid4(),
         name=data.name,
         cospar_id=data.cospar_id,
+        norad_id=data.norad_id,
         status=Status.NOMINAL,
         created_at=now,
         updated_at=now,
@@ -183,11 +187,15 @@ def update(
             f"{craft.name} was changed by someone else (you edited version {data.version}, "
             f"it is now at version {craft.version}); reload and try again"
         )
-    changes: dict[str, list[str]] = {}
+    changes: dict[str, list[Any]] = {}
     if data.cospar_id is not None and data.cospar_id != craft.cospar_id:
         _ensure_cospar_id_free(session, data.cospar_id)
         changes["cospar_id"] = [craft.cospar_id, data.cospar_id]
         craft.cospar_id = data.cospar_id
+    if data.norad_id is not None and data.norad_id != craft.norad_id:
+        ensure_norad_id_free(session, data.norad_id)
+        changes["norad_id"] = [craft.norad_id, data.norad_id]
+        craft.norad_id = data.norad_id
     if data.name is not None and data.name != craft.name:
         changes["name"] = [craft.name, data.name]
         craft.name = data.name
@@ -270,6 +278,20 @@ def delete(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
     return _record(session, seq, EventType.DELETED, craft, actor)
 
 
+def load(session: Session, spacecraft_id: uuid.UUID) -> Spacecraft:
+    """The spacecraft to change, in a change's session (NotFound when there is none)."""
+    return _load(session, spacecraft_id)
+
+
+def record_touched(
+    session: Session, seq: int, type: EventType, craft: Spacecraft, actor: str, **details: Any
+) -> Change:
+    """For changes owned by another domain (its orbit): the spacecraft's new version and the
+    change's event, as every change here writes them."""
+    _touch(craft)
+    return _record(session, seq, type, craft, actor, **details)
+
+
 def _load(session: Session, spacecraft_id: uuid.UUID) -> Spacecraft:
     craft = session.get(Spacecraft, spacecraft_id)
     if craft is None:
@@ -281,6 +303,12 @@ def _ensure_cospar_id_free(session: Session, cospar_id: str) -> None:
     holder = session.scalar(select(Spacecraft.name).where(Spacecraft.cospar_id == cospar_id))
     if holder is not None:
         raise Conflict(f"COSPAR ID {cospar_id} is already registered to {holder}")
+
+
+def ensure_norad_id_free(session: Session, norad_id: int) -> None:
+    holder = session.scalar(select(Spacecraft.name).where(Spacecraft.norad_id == norad_id))
+    if holder is not None:
+        raise Conflict(f"NORAD ID {norad_id} is already registered to {holder}")
 
 
 def _break(craft: Spacecraft, fault: faults.FaultTemplate, now: Any) -> None:
