@@ -30,6 +30,7 @@ from galactic_goofs.events.consumers import Consumer, ConsumerRunner
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from galactic_goofs.orbits import api as orbits_api
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     watching = [Depends(require_viewer)]
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(orbits_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
     app.include_router(auth_views.router)
     views.mount_static(app)

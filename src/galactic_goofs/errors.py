@@ -17,3 +17,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class Unprocessable(DomainError):
+    """Well-formed input that says something impossible (a TLE whose checksum fails)."""
+
+    status_code = 422

@@ -15,6 +15,7 @@ from galactic_goofs.db import Database
 from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.events.write_path import WritePath
+from galactic_goofs.orbits.cache import SatrecCache
 from galactic_goofs.settings import Settings
 
 
@@ -25,6 +26,8 @@ class AppState:
     broker: Broker
     hub: Hub
     rng: random.Random = field(default_factory=random.Random)
+    orbits: SatrecCache = field(default_factory=SatrecCache)
+    """Parsed element sets, for the fleet's positions."""
     writes: WritePath = field(init=False)
     """Every change goes through `writes.apply(service_function, ...)`."""
     auth: Authenticator = field(init=False)

@@ -14,6 +14,7 @@ class EventType(StrEnum):
     MALFUNCTIONED = "spacecraft.malfunctioned"
     REPAIRED = "spacecraft.repaired"
     DELETED = "spacecraft.deleted"
+    ORBIT_UPDATED = "spacecraft.orbit_updated"
 
 
 class EventRead(BaseModel):

@@ -26,6 +26,7 @@ VERBS = {
     EventType.MALFUNCTIONED: "broke",
     EventType.REPAIRED: "fixed",
     EventType.DELETED: "deleted",
+    EventType.ORBIT_UPDATED: "gave new orbital elements to",
 }
 
 

@@ -1,0 +1,107 @@
+"""JSON API for orbits: element sets in, positions, ground tracks and passes out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from galactic_goofs.db import utcnow
+from galactic_goofs.deps import Actor, ReadSession, StateDep
+from galactic_goofs.orbits import elements, service
+from galactic_goofs.orbits.elements import OmmElements
+from galactic_goofs.orbits.schemas import (
+    FleetPositionsRead,
+    OrbitRead,
+    PassRead,
+    PositionRead,
+    TleRequest,
+    TrackRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["orbits"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No spacecraft with that id"},
+    409: {"description": "The spacecraft has no orbit yet"},
+}
+At = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 moment (UTC when no offset is given); default: now"),
+]
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@router.put(
+    "/spacecraft/{spacecraft_id}/orbit",
+    responses={404: ERRORS[404], 422: {"description": "Elements that do not check out"}},
+)
+async def set_orbit(
+    spacecraft_id: uuid.UUID,
+    body: Annotated[TleRequest | OmmElements, Body()],
+    state: StateDep,
+    actor: Actor,
+    session: ReadSession,
+) -> OrbitRead:
+    """A TLE (`{"tle": "line1\\nline2"}`) or a CelesTrak OMM JSON object."""
+    now = utcnow()
+    if isinstance(body, TleRequest):
+        given = elements.parse_tle(body.tle, now=now)
+    else:
+        given = elements.parse_omm(body, now=now)
+    await state.writes.apply(service.set_orbit, spacecraft_id, given, actor=actor)
+    return await service.get_orbit(session, spacecraft_id)
+
+
+@router.get("/spacecraft/{spacecraft_id}/orbit", responses=ERRORS)
+async def get_orbit(spacecraft_id: uuid.UUID, session: ReadSession) -> OrbitRead:
+    return await service.get_orbit(session, spacecraft_id)
+
+
+@router.get("/spacecraft/{spacecraft_id}/position", responses=ERRORS)
+async def position(spacecraft_id: uuid.UUID, session: ReadSession, at: At = None) -> PositionRead:
+    return await service.position(session, spacecraft_id, _utc(at))
+
+
+@router.get("/spacecraft/{spacecraft_id}/track", responses=ERRORS)
+async def track(
+    spacecraft_id: uuid.UUID,
+    session: ReadSession,
+    at: At = None,
+    minutes: Annotated[
+        float | None,
+        Query(gt=0, le=1440, description="Back and ahead of `at`; default one orbit"),
+    ] = None,
+    step: Annotated[int, Query(ge=10, le=3600, description="Seconds between points")] = 60,
+) -> TrackRead:
+    return await service.track(
+        session, spacecraft_id, at=_utc(at), minutes=minutes, step_seconds=step
+    )
+
+
+@router.get("/spacecraft/{spacecraft_id}/passes", responses=ERRORS)
+async def passes(
+    spacecraft_id: uuid.UUID,
+    session: ReadSession,
+    state: StateDep,
+    at: At = None,
+    hours: Annotated[float, Query(gt=0, le=service.MAX_PASS_HOURS)] = 24,
+) -> list[PassRead]:
+    """Every complete pass over each ground station (`GOOFS_GROUND_STATIONS`), by rise."""
+    stations = state.settings.stations
+    return await service.passes(session, spacecraft_id, stations, start=_utc(at), hours=hours)
+
+
+@router.get("/positions")
+async def fleet_positions(
+    session: ReadSession, state: StateDep, at: At = None
+) -> FleetPositionsRead:
+    """Where every spacecraft with an orbit is, at one moment."""
+    return await service.fleet_positions(session, state.orbits, _utc(at))

@@ -1,0 +1,253 @@
+"""Orbits of the fleet: setting element sets (a change, with its event) and reading where
+spacecraft are (propagation, never on the event stream's path)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sgp4.api import Satrec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from galactic_goofs.db import utcnow
+from galactic_goofs.errors import Conflict, NotFound, Unprocessable
+from galactic_goofs.events import service as events
+from galactic_goofs.events.schemas import EventType
+from galactic_goofs.fleet import service as fleet
+from galactic_goofs.fleet.models import Spacecraft
+from galactic_goofs.orbits import elements as element_sets
+from galactic_goofs.orbits import propagation
+from galactic_goofs.orbits.cache import SatrecCache
+from galactic_goofs.orbits.elements import Elements
+from galactic_goofs.orbits.models import ElementSet, Source
+from galactic_goofs.orbits.schemas import (
+    FleetPositionRead,
+    FleetPositionsRead,
+    OrbitRead,
+    PassRead,
+    PositionRead,
+    TrackPointRead,
+    TrackRead,
+)
+from galactic_goofs.orbits.stations import GroundStation
+from galactic_goofs.precompiled import session_writer
+
+MAX_TRACK_POINTS = 2000
+MAX_PASS_HOURS = 168
+
+
+def set_orbit(
+    session: Session, spacecraft_id: uuid.UUID, given: Elements, *, actor: str
+) -> fleet.Change:
+    """Replace the spacecraft's element set; its NORAD number must be the spacecraft's (a
+    spacecraft without one takes it)."""
+    seq = events.claim_next_seq(session_writer(session))
+    craft = fleet.load(session, spacecraft_id)
+    return _set_orbit(session, seq, craft, given, actor)
+
+
+def _set_orbit(
+    session: Session, seq: int, craft: Spacecraft, given: Elements, actor: str
+) -> fleet.Change:
+    if craft.norad_id is None:
+        fleet.ensure_norad_id_free(session, given.norad_id)
+        craft.norad_id = given.norad_id
+    elif craft.norad_id != given.norad_id:
+        raise Unprocessable(
+            f"these elements are for NORAD {given.norad_id}, but {craft.name} is "
+            f"NORAD {craft.norad_id}"
+        )
+    now = utcnow()
+    current = session.get(ElementSet, craft.id)
+    if current is None:
+        current = ElementSet(spacecraft_id=craft.id)
+        session.add(current)
+    current.source = given.source
+    current.raw = given.raw
+    current.epoch = given.epoch
+    current.norad_id = given.norad_id
+    current.updated_at = now
+    orbit = {
+        "source": given.source.value,
+        "epoch": given.epoch.isoformat(),
+        "norad_id": given.norad_id,
+    }
+    return fleet.record_touched(session, seq, EventType.ORBIT_UPDATED, craft, actor, orbit=orbit)
+
+
+async def get_orbit(session: AsyncSession, spacecraft_id: uuid.UUID) -> OrbitRead:
+    return _orbit_read(await _element_set(session, spacecraft_id), utcnow())
+
+
+def _orbit_read(row: ElementSet, now: datetime) -> OrbitRead:
+    return OrbitRead(
+        spacecraft_id=row.spacecraft_id,
+        source=Source(row.source),
+        norad_id=row.norad_id,
+        epoch=row.epoch,
+        stale=element_sets.stale(row.epoch, now),
+        updated_at=row.updated_at,
+        elements=row.raw,
+    )
+
+
+async def _element_set(session: AsyncSession, spacecraft_id: uuid.UUID) -> ElementSet:
+    row = await session.get(ElementSet, spacecraft_id)
+    if row is not None:
+        return row
+    name = await session.scalar(select(Spacecraft.name).where(Spacecraft.id == spacecraft_id))
+    if name is None:
+        raise NotFound(f"no spacecraft with id {spacecraft_id}")
+    raise Conflict(
+        f"{name} has no orbit yet: PUT a TLE or an OMM to /api/v1/spacecraft/{spacecraft_id}/orbit"
+    )
+
+
+async def _satrec(session: AsyncSession, spacecraft_id: uuid.UUID) -> tuple[str, Satrec]:
+    row = await _element_set(session, spacecraft_id)
+    name = await session.scalar(select(Spacecraft.name).where(Spacecraft.id == spacecraft_id))
+    return name or "", element_sets.satrec(row.source, row.raw)
+
+
+async def position(
+    session: AsyncSession, spacecraft_id: uuid.UUID, at: datetime | None = None
+) -> PositionRead:
+    name, sat = await _satrec(session, spacecraft_id)
+    where = propagation.position(sat, at or utcnow())
+    if math.isnan(where.altitude_km):
+        raise Conflict(f"{name}'s elements cannot be propagated to {where.at:%Y-%m-%d %H:%M} UTC")
+    return PositionRead(
+        at=where.at,
+        latitude=round(where.latitude, 5),
+        longitude=round(where.longitude, 5),
+        altitude_km=round(where.altitude_km, 3),
+        speed_km_s=round(where.speed_km_s, 4),
+        sunlit=where.sunlit,
+    )
+
+
+async def track(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    *,
+    at: datetime | None = None,
+    minutes: float | None = None,
+    step_seconds: int = 60,
+) -> TrackRead:
+    """Sub-satellite points `minutes` back and ahead of `at` (by default one orbit each way)."""
+    _, sat = await _satrec(session, spacecraft_id)
+    if minutes is None:
+        minutes = min(24 * 60, 2 * math.pi / sat.no_kozai)  # no_kozai: radians per minute
+    if 2 * minutes * 60 / step_seconds > MAX_TRACK_POINTS:
+        raise Unprocessable(
+            f"that is more than {MAX_TRACK_POINTS} points: ask for fewer minutes or a longer step"
+        )
+    centre = at or utcnow()
+    start, end = centre - timedelta(minutes=minutes), centre + timedelta(minutes=minutes)
+    points = propagation.track(sat, start, end, timedelta(seconds=step_seconds))
+    return TrackRead(
+        start=start,
+        end=end,
+        step_seconds=step_seconds,
+        points=[
+            TrackPointRead(
+                at=point.at,
+                latitude=round(point.latitude, 4),
+                longitude=round(point.longitude, 4),
+                altitude_km=round(point.altitude_km, 2),
+            )
+            for point in points
+            if not math.isnan(point.altitude_km)
+        ],
+    )
+
+
+async def passes(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    stations: Sequence[GroundStation],
+    *,
+    start: datetime | None = None,
+    hours: float = 24,
+) -> list[PassRead]:
+    """Contacts with each ground station in the next `hours`, by rise time. The search takes
+    tens of milliseconds, so it runs off the event loop."""
+    _, sat = await _satrec(session, spacecraft_id)
+    begin = start or utcnow()
+    found = await asyncio.to_thread(
+        propagation.passes, sat, stations, begin, begin + timedelta(hours=hours)
+    )
+    return [
+        PassRead(
+            station=one.station,
+            rise=one.rise,
+            culminate=one.culminate,
+            set=one.set,
+            max_elevation=one.max_elevation,
+        )
+        for one in found
+    ]
+
+
+async def next_contact(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    stations: Sequence[GroundStation],
+    *,
+    start: datetime | None = None,
+    hours: float = 24,
+) -> PassRead | None:
+    """The first pass over any station (a fix is uplinked during a contact); None without an
+    orbit or without a pass in `hours`."""
+    try:
+        found = await passes(session, spacecraft_id, stations, start=start, hours=hours)
+    except Conflict:
+        return None
+    return found[0] if found else None
+
+
+async def fleet_positions(
+    session: AsyncSession, cache: SatrecCache, at: datetime | None = None
+) -> FleetPositionsRead:
+    """Every spacecraft with an orbit, where it is at `at` (vectorised: one sgp4 call)."""
+    moment = at or utcnow()
+    rows = (
+        await session.execute(
+            select(
+                Spacecraft.id,
+                Spacecraft.name,
+                Spacecraft.cospar_id,
+                Spacecraft.status,
+                ElementSet.source,
+                ElementSet.raw,
+                ElementSet.updated_at,
+            )
+            .join(ElementSet, ElementSet.spacecraft_id == Spacecraft.id)
+            .order_by(Spacecraft.name, Spacecraft.id)
+        )
+    ).all()
+    sats = [cache.get(row.id, row.updated_at, row.source, row.raw) for row in rows]
+    if len(cache.entries) > len(rows):
+        cache.keep_only({row.id for row in rows})
+    where = propagation.fleet_positions(sats, moment)
+    items = [
+        FleetPositionRead(
+            id=row.id,
+            name=row.name,
+            cospar_id=row.cospar_id,
+            status=row.status,
+            latitude=round(float(lat), 3),
+            longitude=round(float(lon), 3),
+            altitude_km=round(float(alt), 1),
+        )
+        for row, lat, lon, alt in zip(
+            rows, where.latitude, where.longitude, where.altitude_km, strict=True
+        )
+        if not math.isnan(alt)
+    ]
+    return FleetPositionsRead(at=moment, items=items)
