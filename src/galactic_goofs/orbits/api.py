@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
-from galactic_goofs.orbits import elements, service
+from galactic_goofs.orbits import changes, elements, service
 from galactic_goofs.orbits.elements import OmmElements
 from galactic_goofs.orbits.schemas import (
     FleetPositionsRead,
@@ -56,7 +56,7 @@ async def set_orbit(
         given = elements.parse_tle(body.tle, now=now)
     else:
         given = elements.parse_omm(body, now=now)
-    await state.writes.apply(service.set_orbit, spacecraft_id, given, actor=actor)
+    await state.writes.apply(changes.set_orbit, spacecraft_id, given, actor=actor)
     return await service.get_orbit(session, spacecraft_id)
 
 

@@ -1,5 +1,4 @@
-"""Orbits of the fleet: setting element sets (a change, with its event) and reading where
-spacecraft are (propagation, never on the event stream's path)."""
+"""Where spacecraft are: orbits read and propagated (never on the event stream's path)."""
 
 from __future__ import annotations
 
@@ -12,18 +11,13 @@ from datetime import datetime, timedelta
 from sgp4.api import Satrec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound, Unprocessable
-from galactic_goofs.events import service as events
-from galactic_goofs.events.schemas import EventType
-from galactic_goofs.fleet import service as fleet
 from galactic_goofs.fleet.models import Spacecraft
 from galactic_goofs.orbits import elements as element_sets
 from galactic_goofs.orbits import propagation
 from galactic_goofs.orbits.cache import SatrecCache
-from galactic_goofs.orbits.elements import Elements
 from galactic_goofs.orbits.models import ElementSet, Source
 from galactic_goofs.orbits.schemas import (
     FleetPositionRead,
@@ -35,49 +29,9 @@ from galactic_goofs.orbits.schemas import (
     TrackRead,
 )
 from galactic_goofs.orbits.stations import GroundStation
-from galactic_goofs.precompiled import session_writer
 
 MAX_TRACK_POINTS = 2000
 MAX_PASS_HOURS = 168
-
-
-def set_orbit(
-    session: Session, spacecraft_id: uuid.UUID, given: Elements, *, actor: str
-) -> fleet.Change:
-    """Replace the spacecraft's element set; its NORAD number must be the spacecraft's (a
-    spacecraft without one takes it)."""
-    seq = events.claim_next_seq(session_writer(session))
-    craft = fleet.load(session, spacecraft_id)
-    return _set_orbit(session, seq, craft, given, actor)
-
-
-def _set_orbit(
-    session: Session, seq: int, craft: Spacecraft, given: Elements, actor: str
-) -> fleet.Change:
-    if craft.norad_id is None:
-        fleet.ensure_norad_id_free(session, given.norad_id)
-        craft.norad_id = given.norad_id
-    elif craft.norad_id != given.norad_id:
-        raise Unprocessable(
-            f"these elements are for NORAD {given.norad_id}, but {craft.name} is "
-            f"NORAD {craft.norad_id}"
-        )
-    now = utcnow()
-    current = session.get(ElementSet, craft.id)
-    if current is None:
-        current = ElementSet(spacecraft_id=craft.id)
-        session.add(current)
-    current.source = given.source
-    current.raw = given.raw
-    current.epoch = given.epoch
-    current.norad_id = given.norad_id
-    current.updated_at = now
-    orbit = {
-        "source": given.source.value,
-        "epoch": given.epoch.isoformat(),
-        "norad_id": given.norad_id,
-    }
-    return fleet.record_touched(session, seq, EventType.ORBIT_UPDATED, craft, actor, orbit=orbit)
 
 
 async def get_orbit(session: AsyncSession, spacecraft_id: uuid.UUID) -> OrbitRead:
