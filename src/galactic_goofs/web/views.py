@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
+from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
 from galactic_goofs.errors import Conflict
 from galactic_goofs.events import service as events
@@ -23,6 +24,8 @@ from galactic_goofs.events.stream_cap import CappedStream
 from galactic_goofs.fleet import service
 from galactic_goofs.fleet.models import Status
 from galactic_goofs.fleet.schemas import SpacecraftCreate, SpacecraftRead, SpacecraftUpdate
+from galactic_goofs.orbits import demo
+from galactic_goofs.orbits import service as orbits
 from galactic_goofs.state import AppState
 from galactic_goofs.web import forms, rendering
 from galactic_goofs.web.stream import FORMAT, html_encoder
@@ -125,6 +128,23 @@ async def index(
     context["form"] = {"values": {}, "errors": {}}
     context["operator"] = operator
     return templates.TemplateResponse(request, "index.html", context)
+
+
+@router.get("/map", response_class=HTMLResponse)
+async def fleet_map(
+    request: Request, session: ReadSession, state: StateDep, operator: MaybeSignedIn
+) -> HTMLResponse:
+    """The fleet where it is now; `map.js` moves it every few seconds from /api/v1/positions."""
+    positions = await orbits.fleet_positions(session, state.orbits)
+    context = {"positions": positions, "operator": operator}
+    return templates.TemplateResponse(request, "map.html", context)
+
+
+@router.post("/console/demo")
+async def load_demo(state: StateDep, actor: Actor) -> RedirectResponse:
+    """The demo fleet for a first run (a second press adds nothing); then the board again."""
+    await state.writes.apply(demo.load, actor=actor, rng=state.rng, now=utcnow())
+    return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/console/board", response_class=HTMLResponse)
