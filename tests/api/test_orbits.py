@@ -141,6 +141,16 @@ async def test_bad_element_sets_are_refused_with_the_reason(goofs_sqlite: Runnin
         assert reason in response.json()["detail"], response.text
 
 
+async def test_celestraks_list_of_one_omm_is_accepted(goofs_sqlite: Running) -> None:
+    craft = await create(goofs_sqlite)
+
+    accepted = await put_orbit(goofs_sqlite, craft["id"], [omm()])
+    two = await put_orbit(goofs_sqlite, craft["id"], [omm(), omm()])
+
+    assert accepted.status_code == 200, accepted.text
+    assert two.status_code == 422
+
+
 async def test_an_omm_with_a_field_that_is_not_a_number_is_refused(goofs_sqlite: Running) -> None:
     craft = await create(goofs_sqlite)
 

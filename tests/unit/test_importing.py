@@ -37,8 +37,9 @@ SATCAT = "\n".join(
 
 
 @pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return test_settings(sqlite_url)
+def settings(database_url: str) -> Settings:
+    """On both databases: the import's batches lean on both dialects' IN and RETURNING."""
+    return test_settings(database_url)
 
 
 async def run_import(settings: Settings, text: str, **options: object) -> tuple[int, str, str]:

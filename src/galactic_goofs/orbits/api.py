@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from pydantic import Field
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
@@ -27,6 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No spacecraft with that id"},
     409: {"description": "The spacecraft has no orbit yet"},
 }
+OmmList = Annotated[list[OmmElements], Field(min_length=1, max_length=1)]
 At = Annotated[
     datetime | None,
     Query(description="ISO 8601 moment (UTC when no offset is given); default: now"),
@@ -45,13 +47,16 @@ def _utc(at: datetime | None) -> datetime | None:
 )
 async def set_orbit(
     spacecraft_id: uuid.UUID,
-    body: Annotated[TleRequest | OmmElements, Body()],
+    body: Annotated[TleRequest | OmmElements | OmmList, Body()],
     state: StateDep,
     actor: Actor,
     session: ReadSession,
 ) -> OrbitRead:
-    """A TLE (`{"tle": "line1\\nline2"}`) or a CelesTrak OMM JSON object."""
+    """A TLE (`{"tle": "line1\\nline2"}`) or a CelesTrak OMM JSON object (or CelesTrak's
+    list of exactly one)."""
     now = utcnow()
+    if isinstance(body, list):
+        body = body[0]
     if isinstance(body, TleRequest):
         given = elements.parse_tle(body.tle, now=now)
     else:
