@@ -121,3 +121,19 @@ def test_stations_from_the_setting_keep_their_minimum_elevation() -> None:
     settings = Settings(ground_stations="Home:52.5:13.4:12", _env_file=None)  # type: ignore[call-arg]
 
     assert settings.stations == (GroundStation("Home", 52.5, 13.4, 12.0),)
+
+
+def test_nothing_on_the_event_streams_path_reaches_propagation() -> None:
+    from tests.unit.test_architecture import imports
+
+    graph = imports()
+    hot = [name for name in graph if name.startswith("galactic_goofs.events")]
+    hot += ["galactic_goofs.web.stream", "galactic_goofs.fleet.service", "galactic_goofs.simulator"]
+    reached: set[str] = set()
+    pending = list(hot)
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending.extend(graph[name])
+    assert "galactic_goofs.orbits.propagation" not in reached

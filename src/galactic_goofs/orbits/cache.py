@@ -15,12 +15,15 @@ class SatrecCache:
 
     entries: dict[uuid.UUID, tuple[datetime, Satrec]] = field(default_factory=dict)
 
-    def get(self, spacecraft_id: uuid.UUID, updated_at: datetime, source: str, raw: str) -> Satrec:
+    def fresh(self, spacecraft_id: uuid.UUID, updated_at: datetime) -> Satrec | None:
+        """The parsed element set, if the one cached is the one stored at `updated_at`."""
         entry = self.entries.get(spacecraft_id)
-        if entry is None or entry[0] != updated_at:
-            entry = (updated_at, elements.satrec(source, raw))
-            self.entries[spacecraft_id] = entry
-        return entry[1]
+        return entry[1] if entry is not None and entry[0] == updated_at else None
+
+    def put(self, spacecraft_id: uuid.UUID, updated_at: datetime, source: str, raw: str) -> Satrec:
+        sat = elements.satrec(source, raw)
+        self.entries[spacecraft_id] = (updated_at, sat)
+        return sat
 
     def keep_only(self, present: set[uuid.UUID]) -> None:
         for gone in self.entries.keys() - present:

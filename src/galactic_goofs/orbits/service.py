@@ -32,6 +32,8 @@ from galactic_goofs.orbits.stations import GroundStation
 
 MAX_TRACK_POINTS = 2000
 MAX_PASS_HOURS = 168
+MAX_LISTED_IDS = 500
+"""Beyond this many ids, reading every row beats a statement with that many parameters."""
 
 
 async def get_orbit(session: AsyncSession, spacecraft_id: uuid.UUID) -> OrbitRead:
@@ -177,15 +179,27 @@ async def fleet_positions(
                 Spacecraft.name,
                 Spacecraft.cospar_id,
                 Spacecraft.status,
-                ElementSet.source,
-                ElementSet.raw,
                 ElementSet.updated_at,
             )
             .join(ElementSet, ElementSet.spacecraft_id == Spacecraft.id)
             .order_by(Spacecraft.name, Spacecraft.id)
         )
     ).all()
-    sats = [cache.get(row.id, row.updated_at, row.source, row.raw) for row in rows]
+    cached = [cache.fresh(row.id, row.updated_at) for row in rows]
+    missing = [row.id for row, sat in zip(rows, cached, strict=True) if sat is None]
+    if missing:
+        # The element sets' text only for those not parsed yet: a map refresh reads no text.
+        query = select(
+            ElementSet.spacecraft_id, ElementSet.source, ElementSet.raw, ElementSet.updated_at
+        )
+        if len(missing) <= MAX_LISTED_IDS:
+            query = query.where(ElementSet.spacecraft_id.in_(missing))
+        for found in await session.execute(query):
+            cache.put(found.spacecraft_id, found.updated_at, found.source, found.raw)
+    # A set changed between the two reads is taken as the second read found it; a spacecraft
+    # deleted in between is left out.
+    rows = [row for row in rows if row.id in cache.entries]
+    sats = [cache.entries[row.id][1] for row in rows]
     if len(cache.entries) > len(rows):
         cache.keep_only({row.id for row in rows})
     where = propagation.fleet_positions(sats, moment)
