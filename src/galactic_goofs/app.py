@@ -22,7 +22,7 @@ from galactic_goofs.auth.csrf import CsrfCookieMiddleware
 from galactic_goofs.auth.dependencies import NotAuthenticated, require_viewer
 from galactic_goofs.db import Database
 from galactic_goofs.deps import StateDep
-from galactic_goofs.errors import DomainError
+from galactic_goofs.errors import DomainError, Unprocessable
 from galactic_goofs.events import api as events_api
 from galactic_goofs.events import service as events_service
 from galactic_goofs.events.broker import create_broker
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(auth_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(Unprocessable, _unprocessable)
     app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)
     app.add_exception_handler(RequestValidationError, validation_error)
     for connection_error in CONNECTION_ERRORS:
@@ -159,6 +160,12 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+
+async def _unprocessable(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, Unprocessable)
+    problem = {"type": "value_error", "loc": list(error.loc), "msg": error.message}
+    return JSONResponse({"detail": [problem]}, status_code=error.status_code)
 
 
 async def _database_ok(db: Database) -> bool:

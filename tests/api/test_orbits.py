@@ -138,7 +138,9 @@ async def test_bad_element_sets_are_refused_with_the_reason(goofs_sqlite: Runnin
     for body, reason in cases:
         response = await put_orbit(goofs_sqlite, craft["id"], body)
         assert response.status_code == 422, (reason, response.text)
-        assert reason in response.json()["detail"], response.text
+        (problem,) = response.json()["detail"]  # in the shape of every validation error
+        assert reason in problem["msg"], response.text
+        assert problem["loc"] == (["body", "tle"] if "NORAD" not in reason else ["body"])
 
 
 async def test_celestraks_list_of_one_omm_is_accepted(goofs_sqlite: Running) -> None:
@@ -206,6 +208,13 @@ async def test_a_ground_track_runs_an_orbit_back_and_ahead(goofs_sqlite: Running
     assert max(point["latitude"] for point in track["points"]) > 50
     too_many = await goofs_sqlite.client.get(url, params={"minutes": 1440, "step": 10})
     assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["loc"] == ["query", "minutes"]
+    long_ago = await goofs_sqlite.client.get(url, params={"at": "1066-10-14T12:00:00Z"})
+    assert long_ago.json()["detail"][0] == {
+        "type": "value_error",
+        "loc": ["query", "at"],
+        "msg": "must be between 1957 and 2100",
+    }
 
 
 async def test_passes_rise_culminate_and_set_above_each_stations_horizon(

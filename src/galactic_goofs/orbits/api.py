@@ -11,6 +11,7 @@ from pydantic import Field
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
+from galactic_goofs.errors import Unprocessable
 from galactic_goofs.orbits import changes, elements, service
 from galactic_goofs.orbits.elements import OmmElements
 from galactic_goofs.orbits.schemas import (
@@ -35,15 +36,26 @@ At = Annotated[
 ]
 
 
+EARLIEST, LATEST = datetime(1957, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+"""The span of moments worth asking about: the space age, and what Skyfield's data covers."""
+
+
 def _utc(at: datetime | None) -> datetime | None:
     if at is None:
         return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    if not EARLIEST <= at < LATEST:
+        raise Unprocessable(f"must be between {EARLIEST:%Y} and {LATEST:%Y}", ("query", "at"))
+    return at
 
 
 @router.put(
     "/spacecraft/{spacecraft_id}/orbit",
-    responses={404: ERRORS[404], 422: {"description": "Elements that do not check out"}},
+    responses={
+        404: ERRORS[404],
+        409: {"description": "The elements' NORAD ID belongs to another spacecraft"},
+        422: {"description": "Elements that do not check out"},
+    },
 )
 async def set_orbit(
     spacecraft_id: uuid.UUID,
@@ -58,7 +70,7 @@ async def set_orbit(
     if isinstance(body, list):
         body = body[0]
     if isinstance(body, TleRequest):
-        given = elements.parse_tle(body.tle, now=now)
+        given = elements.parse_tle(body.tle, now=now, loc=("body", "tle"))
     else:
         given = elements.parse_omm(body, now=now)
     await state.writes.apply(changes.set_orbit, spacecraft_id, given, actor=actor)
@@ -97,7 +109,7 @@ async def passes(
     session: ReadSession,
     state: StateDep,
     at: At = None,
-    hours: Annotated[float, Query(gt=0, le=service.MAX_PASS_HOURS)] = 24,
+    hours: Annotated[float, Query(ge=0.1, le=service.MAX_PASS_HOURS)] = 24,
 ) -> list[PassRead]:
     """Every complete pass over each ground station (`GOOFS_GROUND_STATIONS`), by rise."""
     stations = state.settings.stations

@@ -72,8 +72,16 @@ def checksum(line: str) -> int:
     return sum(int(ch) if ch.isdigit() else ch == "-" for ch in line[:68]) % 10
 
 
-def parse_tle(text: str, *, now: datetime) -> Elements:
-    """Two TLE lines, optionally after a name line (the usual three-line form)."""
+def parse_tle(text: str, *, now: datetime, loc: tuple[str, ...] = ("body",)) -> Elements:
+    """Two TLE lines, optionally after a name line (the usual three-line form); an
+    Unprocessable at `loc` says what is wrong."""
+    try:
+        return _parse_tle(text, now)
+    except Unprocessable as error:
+        raise Unprocessable(error.message, loc) from None
+
+
+def _parse_tle(text: str, now: datetime) -> Elements:
     lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
     name = None
     if len(lines) == 3:
@@ -128,7 +136,7 @@ class OmmElements(BaseModel):
     OBJECT_NAME: Annotated[str, StringConstraints(max_length=100)] | None = None
     OBJECT_ID: Annotated[str, StringConstraints(max_length=20)] | None = None
     EPOCH: datetime
-    MEAN_MOTION: float = Field(gt=0, lt=20)
+    MEAN_MOTION: float = Field(ge=0.05, lt=20)
     ECCENTRICITY: float = Field(ge=0, lt=1)
     INCLINATION: float = Field(ge=0, le=180)
     RA_OF_ASC_NODE: float = Field(ge=0, le=360)
@@ -147,7 +155,10 @@ class OmmElements(BaseModel):
 def parse_omm(omm: OmmElements, *, now: datetime) -> Elements:
     if omm.EPOCH.tzinfo is None:
         omm = omm.model_copy(update={"EPOCH": omm.EPOCH.replace(tzinfo=UTC)})
-    sat = _omm_satrec(omm)
+    try:
+        sat = _omm_satrec(omm)
+    except (ValueError, ArithmeticError) as error:
+        raise Unprocessable(f"SGP4 cannot use these elements: {error}") from error
     raw = json.dumps(omm.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
     elements = Elements(
         Source.OMM, raw, omm.EPOCH.astimezone(UTC), omm.NORAD_CAT_ID, omm.OBJECT_NAME

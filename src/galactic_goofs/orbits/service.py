@@ -101,7 +101,8 @@ async def track(
         minutes = min(24 * 60, 2 * math.pi / sat.no_kozai)  # no_kozai: radians per minute
     if 2 * minutes * 60 / step_seconds > MAX_TRACK_POINTS:
         raise Unprocessable(
-            f"that is more than {MAX_TRACK_POINTS} points: ask for fewer minutes or a longer step"
+            f"that is more than {MAX_TRACK_POINTS} points: ask for fewer minutes or a longer step",
+            ("query", "minutes"),
         )
     centre = at or utcnow()
     start, end = centre - timedelta(minutes=minutes), centre + timedelta(minutes=minutes)
