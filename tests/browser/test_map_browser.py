@@ -16,6 +16,7 @@ async def test_one_click_loads_the_demo_fleet_and_the_map_moves_it(
 ) -> None:
     console = await Console.open(await browser.new_context(), goofs_sqlite.url)
     page = console.page
+    await page.screenshot(path=screenshots / "empty-board-demo-button.png", full_page=True)
     await page.get_by_role("button", name="Load the demo fleet").click()
     await expect(console.row("International Space Station")).to_be_visible()
     await expect(page.get_by_role("button", name="Load the demo fleet")).to_have_count(0)
