@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sgp4.api import Satrec
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.db import utcnow
@@ -176,7 +176,9 @@ async def fleet_positions(
     rows = (
         await session.execute(
             select(
-                Spacecraft.id,
+                # The id as the driver gives it: making 10,000 UUID objects costs more than
+                # the propagation (pydantic reads it in the response, in compiled code).
+                type_coerce(Spacecraft.id, String).label("key"),
                 Spacecraft.name,
                 Spacecraft.cospar_id,
                 Spacecraft.status,
@@ -186,27 +188,27 @@ async def fleet_positions(
             .order_by(Spacecraft.name, Spacecraft.id)
         )
     ).all()
-    cached = [cache.fresh(row.id, row.updated_at) for row in rows]
-    missing = [row.id for row, sat in zip(rows, cached, strict=True) if sat is None]
+    cached = [cache.fresh(row.key, row.updated_at) for row in rows]
+    missing = [row.key for row, sat in zip(rows, cached, strict=True) if sat is None]
     if missing:
         # The element sets' text only for those not parsed yet: a map refresh reads no text.
-        query = select(
-            ElementSet.spacecraft_id, ElementSet.source, ElementSet.raw, ElementSet.updated_at
-        )
+        key = type_coerce(ElementSet.spacecraft_id, String)
+        query = select(key.label("key"), ElementSet.source, ElementSet.raw, ElementSet.updated_at)
         if len(missing) <= MAX_LISTED_IDS:
-            query = query.where(ElementSet.spacecraft_id.in_(missing))
+            ids = [uuid.UUID(hex=str(one)) for one in missing]
+            query = query.where(ElementSet.spacecraft_id.in_(ids))
         for found in await session.execute(query):
-            cache.put(found.spacecraft_id, found.updated_at, found.source, found.raw)
+            cache.put(found.key, found.updated_at, found.source, found.raw)
     # A set changed between the two reads is taken as the second read found it; a spacecraft
     # deleted in between is left out.
-    rows = [row for row in rows if row.id in cache.entries]
-    sats = [cache.entries[row.id][1] for row in rows]
+    rows = [row for row in rows if row.key in cache.entries]
+    sats = [cache.entries[row.key][1] for row in rows]
     if len(cache.entries) > len(rows):
-        cache.keep_only({row.id for row in rows})
+        cache.keep_only({row.key for row in rows})
     where = propagation.fleet_positions(sats, moment)
     items = [
         FleetPositionRead(
-            id=row.id,
+            id=row.key,
             name=row.name,
             cospar_id=row.cospar_id,
             status=row.status,
