@@ -8,7 +8,8 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install assets dist chromium run test test-fast lint format migrate bench clean nginx
+.PHONY: install assets dist chromium run test test-fast lint format migrate bench clean nginx \
+	redis-server
 
 install: $(VENV)/.installed
 
@@ -60,7 +61,7 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench devkit
 	$(VENV)/bin/ruff format src tests bench devkit
 
-test: install assets chromium nginx lint
+test: install assets chromium nginx redis-server lint
 	$(VENV)/bin/pytest
 
 # The fast layer: unit and API tests (tests/unit, tests/api), under a minute.
@@ -78,3 +79,8 @@ clean:
 nginx:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		{ apt-get update && apt-get install -y --no-install-recommends nginx; }
+
+# The Redis-restart test stops and starts a private redis-server of its own; Debian's package.
+redis-server:
+	@command -v redis-server >/dev/null || test -x /usr/bin/redis-server || \
+		{ apt-get update && apt-get install -y --no-install-recommends redis-server; }

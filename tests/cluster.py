@@ -84,6 +84,8 @@ class StreamClient:
     events: list[dict[str, Any]] = field(default_factory=list)
     arrived: dict[int, float] = field(default_factory=dict)
     served_by: str | None = None
+    instance: str | None = None
+    """The `X-Goofs-Instance` of the process that served the stream."""
     ended: str | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -102,6 +104,7 @@ class StreamClient:
             ):
                 source.response.raise_for_status()
                 self.served_by = source.response.headers.get("x-upstream")
+                self.instance = source.response.headers.get("x-goofs-instance")
                 self.connected.set()
                 async for message in source.aiter_sse():
                     if message.event == "reset":

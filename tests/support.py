@@ -21,6 +21,7 @@ import uvicorn
 from sqlalchemy import select
 
 from devkit.processes import stop
+from galactic_goofs import cli
 from galactic_goofs.app import create_app
 from galactic_goofs.auth import service as auth
 from galactic_goofs.events import service as events_service
@@ -89,14 +90,16 @@ class Running:
     """Acts as the operator `OPERATOR`, with its bearer token."""
     state: AppState
     token: str
+    server: uvicorn.Server
 
 
 @asynccontextmanager
 async def running_app(
-    settings: Settings, *, middleware: Sequence[type[Any]] = ()
+    settings: Settings, *, middleware: Sequence[type[Any]] = (), listen: bool = False
 ) -> AsyncIterator[Running]:
     """The real app under uvicorn on a loopback port, in this event loop; `middleware` is
-    added around the app's own."""
+    added around the app's own. With `listen`, on the socket `goofs serve` makes (its kernel
+    send buffer capped by `settings.socket_send_buffer`)."""
     app = create_app(settings)
     for layer in middleware:
         app.add_middleware(layer)
@@ -109,7 +112,8 @@ async def running_app(
         timeout_graceful_shutdown=1,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    sockets = [cli._listen("127.0.0.1", 0, settings.socket_send_buffer)] if listen else None
+    task = asyncio.create_task(server.serve(sockets=sockets))
     await wait_until(lambda: server.started or task.done(), message="server start")
     if task.done():
         task.result()
@@ -121,7 +125,7 @@ async def running_app(
         async with httpx.AsyncClient(
             base_url=url, timeout=30, headers=headers, verify=LOOPBACK_SSL
         ) as client:
-            yield Running(url, client, app.state.goofs, token)
+            yield Running(url, client, app.state.goofs, token, server)
     finally:
         server.stop()
         try:
@@ -240,7 +244,7 @@ def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
     assert added.returncode == 0 or "already exists" in added.stderr, added.stderr
     created = run_goofs(["token", "create", "--user", name], env, cwd)
     created.check_returncode()
-    return created.stdout.strip()
+    return created.stdout.split()[-1]
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

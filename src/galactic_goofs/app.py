@@ -15,11 +15,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from galactic_goofs import migrate
+from galactic_goofs.analytics import api as analytics_api
+from galactic_goofs.analytics.intervals import AvailabilityIntervals
 from galactic_goofs.analytics.tallies import EventTallies
+from galactic_goofs.anomalies import api as anomalies_api
 from galactic_goofs.asgi import App
+from galactic_goofs.auth import admin_views
+from galactic_goofs.auth import api as auth_api
 from galactic_goofs.auth import views as auth_views
 from galactic_goofs.auth.csrf import CsrfCookieMiddleware
-from galactic_goofs.auth.dependencies import NotAuthenticated, require_viewer
+from galactic_goofs.auth.dependencies import Forbidden, NotAuthenticated, require_viewer
+from galactic_goofs.clock import Clock
 from galactic_goofs.db import Database
 from galactic_goofs.deps import StateDep
 from galactic_goofs.errors import DomainError, Unprocessable
@@ -29,13 +35,16 @@ from galactic_goofs.events.broker import create_broker
 from galactic_goofs.events.consumers import Consumer, ConsumerRunner
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.fleet import api as fleet_api
+from galactic_goofs.metrics import api as metrics_api
 from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from galactic_goofs.orbits import api as orbits_api
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
+from galactic_goofs.routing import DocumentedMethodsMiddleware
 from galactic_goofs.settings import Settings
 from galactic_goofs.simulator import FaultSimulator
 from galactic_goofs.state import AppState
-from galactic_goofs.validation import validation_error
+from galactic_goofs.unprocessable import validation_error
+from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import views
 
 log = logging.getLogger(__name__)
@@ -45,13 +54,16 @@ PRUNE_INTERVAL = 60.0
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The request body could not be parsed"},
     401: {"description": "Sign in, or send `Authorization: Bearer <token>`"},
-    403: {"description": "A signed-in browser's post without a valid CSRF token"},
+    403: {
+        "description": "The role or the token's scope does not allow this, or a signed-in "
+        "browser's post came without a valid CSRF token"
+    },
     413: {"description": "The request body is larger than the limit"},
     503: {"description": "The database is unavailable; retry after `Retry-After` seconds"},
 }
 
 
-CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies,)
+CONSUMERS: tuple[Callable[[], Consumer], ...] = (EventTallies, AvailabilityIntervals)
 """The durable consumers of the event log every instance runs (see `events.consumers`)."""
 
 
@@ -77,11 +89,14 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
         state = AppState(settings=settings, db=db, broker=broker, hub=hub)
         app.state.goofs = state
         views.register_formats(state)
+        hub.lag_observer = state.metrics.observe_delivery
         await hub.start()
         background: list[asyncio.Task[None]] = []
 
         def spawn(job: Coroutine[Any, Any, None], name: str) -> None:
             background.append(asyncio.create_task(job, name=name))
+
+        spawn(state.auth.watch(), "credential-watch")
 
         if settings.malfunction_interval > 0:
             simulator = FaultSimulator(
@@ -90,6 +105,13 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 lease_ttl=max(settings.lease_ttl, settings.malfunction_interval * 2),
             )
             spawn(simulator.run(), "fault-simulator")
+        clock = Clock(
+            state,
+            interval=settings.clock_interval,
+            lease_ttl=max(settings.lease_ttl, settings.clock_interval * 3),
+        )
+        spawn(clock.run(), "clock")
+        spawn(state.metrics.sample_periodically(hub), "metrics-sampler")
         if settings.event_retention > 0:
             spawn(_prune_periodically(db, settings.event_retention), "event-pruner")
         for consumer in [*(make() for make in CONSUMERS), *consumers]:
@@ -106,6 +128,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await hub.stop()
+            state.metrics.retire()
             await broker.close()
             await db.dispose()
 
@@ -120,17 +143,27 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     )
     watching = [Depends(require_viewer)]
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(anomalies_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(orbits_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(analytics_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
+    app.include_router(analytics_views.router, dependencies=watching)
+    app.include_router(metrics_api.router, dependencies=watching)
+    app.include_router(auth_api.operators, responses=REFUSALS)
+    app.include_router(auth_api.tokens, responses=REFUSALS)
+    app.include_router(auth_api.audit, responses=REFUSALS)
     app.include_router(auth_views.router)
+    app.include_router(admin_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(Unprocessable, _unprocessable)
     app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)
+    app.add_exception_handler(Forbidden, auth_views.forbidden)
     app.add_exception_handler(RequestValidationError, validation_error)
     for connection_error in CONNECTION_ERRORS:
         app.add_exception_handler(connection_error, database_unavailable)
+    app.add_middleware(DocumentedMethodsMiddleware)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

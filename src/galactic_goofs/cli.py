@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
-import getpass
 import logging
 import os
 import resource
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
 from galactic_goofs import loading, migrate
+from galactic_goofs.auth import commands as accounts
 from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
@@ -38,6 +41,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     # Thousands of stream clients may (re)connect at once, e.g. after a restart.
     "backlog": 4096,
     "timeout_graceful_shutdown": 3,
+    # A worker answers the supervisor's health check only once it has imported the app; on a
+    # busy host that takes longer than uvicorn's 5 s, and the supervisor kills it over and over.
+    "timeout_worker_healthcheck": 30,
 }
 
 
@@ -74,13 +80,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     user_add = user.add_parser("add", help="add an operator (password from a prompt or stdin)")
     user_add.add_argument("name")
+    user_add.add_argument("--role", default="operator", help="viewer, operator (default) or admin")
+    user.add_parser("list", help="list operators: name, role, enabled, last sign-in")
+    user.add_parser("passwd", help="set a password (from a prompt or stdin)").add_argument("name")
+    user_role = user.add_parser("role", help="change an operator's role")
+    user_role.add_argument("name")
+    user_role.add_argument("role", help="viewer, operator or admin")
+    user.add_parser("disable", help="refuse an operator's sign-ins and tokens").add_argument("name")
+    user.add_parser("enable", help="let a disabled operator in again").add_argument("name")
     token = commands.add_parser("token", help="manage API tokens").add_subparsers(
         dest="action", required=True
     )
     token_create = token.add_parser("create", help="create an API token and print it once")
     token_create.add_argument("--user", required=True, help="the operator it acts as")
+    token_create.add_argument("--scope", help="read, write or admin (default: write; viewer: read)")
+    token_create.add_argument("--expires", metavar="DAYS", help="expire after DAYS days")
+    token_list = token.add_parser("list", help="list tokens (never the tokens themselves)")
+    token_list.add_argument("--user", help="only this operator's")
+    token.add_parser("revoke", help="revoke a token by its id").add_argument("id")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    # `goofs user` and `goofs token` answer in a line or a table: no migration chatter.
+    quiet = args.command in ("user", "token")
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(levelname)s:     %(name)s: %(message)s",
+    )
 
     try:
         settings = Settings()
@@ -118,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("user", "token"):
         asyncio.run(_migrate(settings))
         try:
-            if args.command == "user":
-                asyncio.run(_add_operator(settings, args.name, _read_password()))
-                print(f"operator {args.name!r} added")
-            else:
-                print(asyncio.run(_create_token(settings, args.user)))
+            asyncio.run(accounts.run(settings.database_url, args.command, args.action, args))
         except DomainError as error:
             print(f"goofs: {error.message}", file=sys.stderr)
             return 1
@@ -175,10 +195,31 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate_fi
     bound_port = sockets[0].getsockname()[1]
     print(f"Galactic Goofs on http://{host}:{bound_port} (Ctrl+C to stop)", flush=True)
     if workers > 1:
-        Multiprocess(config, sockets=sockets).run()
+        with _shared_metrics_directory():
+            Multiprocess(config, sockets=sockets).run()
     else:
         uvicorn.Server(config).run(sockets=sockets)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics_directory() -> Iterator[None]:
+    """Where the workers write what only a process knows, for any worker's `/metrics` to add
+    up (prometheus-client reads the variable when a worker imports it). One the operator set
+    is kept; ours is fresh each start, so a dead worker's figures never linger."""
+    # Imported here, not at the top: each worker re-imports this module before it answers
+    # the supervisor's health check, and a slow start there gets it killed.
+    from galactic_goofs.metrics.process import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="goofs-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def _listen(host: str, port: int, send_buffer: int) -> socket.socket:
@@ -200,31 +241,6 @@ async def _migrate(settings: Settings) -> None:
     db = Database(settings.database_url)
     try:
         await migrate.upgrade(db)
-    finally:
-        await db.dispose()
-
-
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            raise DomainError("the passwords do not match")
-        return password
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-async def _add_operator(settings: Settings, name: str, password: str) -> None:
-    db = Database(settings.database_url)
-    try:
-        await auth.add_operator(db, name, password)
-    finally:
-        await db.dispose()
-
-
-async def _create_token(settings: Settings, name: str) -> str:
-    db = Database(settings.database_url)
-    try:
-        return await db.write(auth.create_token, name)
     finally:
         await db.dispose()
 

@@ -31,9 +31,13 @@ class Settings(BaseSettings):
     event_retention: int = Field(default=100_000, ge=0)
     """Events kept in the log (0 keeps everything); older cursors get a `reset` event."""
     lease_ttl: float = Field(default=5.0, gt=0)
+    clock_interval: float = Field(default=1.0, gt=0)
+    """Seconds between looks for maintenance windows and shelves whose time has come."""
     migrate_on_start: bool = True
     public_read: bool = True
     """Anyone who reaches the console may watch; false requires signing in to read too."""
+    metrics_per_spacecraft: bool = False
+    """A `/metrics` series per spacecraft: for small fleets (one series each)."""
     session_lifetime: float = Field(default=12 * 3600, gt=0)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_window: float = Field(default=300, gt=0)

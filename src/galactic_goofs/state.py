@@ -6,6 +6,7 @@ Free of FastAPI: the simulator, the consumers and the command line use it as the
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
@@ -15,6 +16,7 @@ from galactic_goofs.db import Database
 from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.events.write_path import WritePath
+from galactic_goofs.metrics.process import ProcessMetrics
 from galactic_goofs.orbits.cache import SatrecCache
 from galactic_goofs.settings import Settings
 
@@ -28,6 +30,10 @@ class AppState:
     rng: random.Random = field(default_factory=random.Random)
     orbits: SatrecCache = field(default_factory=SatrecCache)
     """Parsed element sets, for the fleet's positions."""
+    metrics: ProcessMetrics = field(default_factory=ProcessMetrics)
+    tag: str = field(default_factory=lambda: secrets.token_hex(4))
+    """Names this process to stream clients (`X-Goofs-Instance`), so one can tell which of
+    several workers or instances serves it; random, so it tells nothing about the host."""
     writes: WritePath = field(init=False)
     """Every change goes through `writes.apply(service_function, ...)`."""
     auth: Authenticator = field(init=False)

@@ -105,3 +105,37 @@ async def test_seq_is_gap_free_and_in_commit_order_under_twenty_writers(goofs: R
         version = event["data"]["spacecraft"]["version"]
         assert version > versions.get(event["spacecraft_id"], 0)
         versions[event["spacecraft_id"]] = version
+
+
+async def test_seq_stays_gap_free_after_concurrent_writes_refused_as_conflicts(
+    goofs: Running,
+) -> None:
+    """A refused write has taken the next seq before it fails; its rollback must give it back."""
+    ids = [await create(goofs, f"Contender {n}", f"2024-{n + 1:03d}A") for n in range(4)]
+    client = goofs.client
+    calls = []
+    for number, spacecraft_id in enumerate(ids):
+        path = f"/api/v1/spacecraft/{spacecraft_id}"
+        calls += [client.post(f"{path}/malfunction") for _ in range(4)]
+        calls += [client.post(f"{path}/repair") for _ in range(4)]
+        # Version 1 is stale as soon as any other change to this craft commits.
+        calls += [client.patch(path, json={"name": f"Renamed {n}", "version": 1}) for n in range(3)]
+        duplicate = {"name": f"Copy {number}", "cospar_id": f"2024-{number + 1:03d}A"}
+        calls += [client.post("/api/v1/spacecraft", json=duplicate) for _ in range(2)]
+        fresh = {"name": f"Newcomer {number}", "cospar_id": f"2024-{number + 101:03d}A"}
+        calls.append(client.post("/api/v1/spacecraft", json=fresh))
+    random.Random(13).shuffle(calls)
+
+    responses = await asyncio.gather(*calls)
+    after_the_race = await create(goofs, "Latecomer", "2024-999A")
+
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) <= {200, 201, 409}, statuses
+    refused = statuses.count(409)
+    accepted = len(statuses) - refused
+    assert refused >= len(ids) * 2 and accepted >= len(ids) * 2, statuses
+    events = await all_events(goofs)
+    assert [e["seq"] for e in events] == list(range(1, len(ids) + accepted + 2))
+    assert events[-1]["spacecraft_id"] == after_the_race
+    page = await client.get("/api/v1/events", params={"limit": 1})
+    assert page.json()["last_seq"] == len(events)

@@ -133,7 +133,8 @@ async def test_editing_inline_saves_and_returns_the_row(goofs_sqlite: Running) -
     )
 
     assert response.status_code == 200
-    assert '<th scope="row" class="name">Hubble</th>' in response.text
+    link = f'<a href="/spacecraft/{hubble["id"]}">Hubble</a>'
+    assert f'<th scope="row" class="name">{link}</th>' in response.text
     fetched = (await goofs_sqlite.client.get(f"/api/v1/spacecraft/{hubble['id']}")).json()
     assert (fetched["name"], fetched["version"]) == ("Hubble", 2)
 
@@ -165,6 +166,21 @@ async def test_fixing_a_nominal_spacecraft_from_the_console_is_a_conflict(
 
     assert response.status_code == 409
     assert "nothing to repair" in response.json()["detail"]
+
+
+async def test_breaking_a_broken_spacecraft_from_the_console_is_a_conflict(
+    goofs_sqlite: Running,
+) -> None:
+    hubble = await create(goofs_sqlite, **HUBBLE)
+
+    broken = await goofs_sqlite.client.post(f"/console/spacecraft/{hubble['id']}/malfunction")
+    again = await goofs_sqlite.client.post(f"/console/spacecraft/{hubble['id']}/malfunction")
+
+    assert broken.status_code == 204
+    assert again.status_code == 409
+    assert "already malfunctioning" in again.json()["detail"]
+    craft = (await goofs_sqlite.client.get(f"/api/v1/spacecraft/{hubble['id']}")).json()
+    assert craft["status"] == "MALFUNCTIONING"
 
 
 async def test_fix_and_delete_from_the_console(goofs_sqlite: Running) -> None:

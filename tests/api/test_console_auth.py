@@ -19,6 +19,7 @@ def console_writes(craft_id: str) -> list[tuple[str, str, dict[str, str] | None]
         ("POST", "/console/spacecraft", {"name": "Sneaky", "cospar_id": "2000-001A"}),
         ("POST", f"{path}/edit", {"name": "Renamed", "cospar_id": "1990-037B", "version": "2"}),
         ("POST", f"{path}/repair", None),
+        ("POST", f"{path}/malfunction", None),
         ("DELETE", path, None),
     ]
 
@@ -40,7 +41,7 @@ async def browser(goofs_sqlite: Running) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def sign_in(browser: httpx.AsyncClient) -> str:
-    """Signs the browser in through the form; returns the page's CSRF token."""
+    """Signs the browser in through the form; returns its session's CSRF token."""
     page = await browser.get("/signin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token
@@ -49,6 +50,9 @@ async def sign_in(browser: httpx.AsyncClient) -> str:
         data={"name": OPERATOR, "password": OPERATOR_PASSWORD, "csrf_token": token.group(1)},
     )
     assert response.status_code == 303, response.text
+    page = await browser.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
     return token.group(1)
 
 
@@ -98,9 +102,9 @@ async def test_a_signed_in_operator_uses_the_console_with_its_token(
         response = await browser.request(method, path, data=form, headers=htmx)
         statuses.append(response.status_code)
 
-    assert statuses == [200, 200, 204, 204]
+    assert statuses == [200, 200, 204, 204, 204]
     events = (await goofs_sqlite.client.get("/api/v1/events")).json()["items"]
-    assert [event["actor"] for event in events][-4:] == [OPERATOR] * 4
+    assert [event["actor"] for event in events][-5:] == [OPERATOR] * 5
 
 
 async def test_console_writes_without_the_token_or_from_elsewhere_are_refused(

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from galactic_goofs.db import Database
 from tests import support
+from tests.cluster import cospar_id
 from tests.support import LOOPBACK_SSL, Running, running_app, wait_until
 from tests.tcp_proxy import TcpProxy
 
@@ -30,11 +31,12 @@ def through(proxy: TcpProxy, database_url: str) -> str:
 
 
 class Load:
-    """Operators writing and viewers reading in a loop; every status code is counted."""
+    """Operators writing and viewers reading in a loop; every answer is counted and checked."""
 
     def __init__(self, goofs: Running) -> None:
         self.goofs = goofs
         self.statuses: Counter[int] = Counter()
+        self.answers: Counter[tuple[str, int]] = Counter()
         self.refusals: list[dict[str, Any]] = []
         self.running = True
         self.created = 0
@@ -42,24 +44,53 @@ class Load:
     async def write(self, worker: int) -> None:
         while self.running:
             self.created += 1
-            number = self.created
             response = await self.goofs.client.post(
                 "/api/v1/spacecraft",
-                json={"name": f"Load {number}", "cospar_id": f"2025-{number % 999 + 1:03d}A"},
+                json={"name": f"Load {self.created}", "cospar_id": cospar_id(self.created)},
             )
             self._count(response)
             if response.status_code == 201:
-                await self.goofs.client.delete(response.headers["location"])
+                await self.delete(response.headers["location"])
+
+    async def delete(self, location: str) -> None:
+        """Until the database answers: a refused delete is tried again, as an operator would.
+
+        A retry may find it gone (404): the delete was committed but its answer was lost.
+        """
+        retried = False
+        while True:
+            response = await self.goofs.client.delete(location)
+            self._count(response, retried=retried)
+            if response.status_code != 503:
+                return
+            retried = True
 
     async def read(self) -> None:
         while self.running:
             self._count(await self.goofs.client.get("/api/v1/spacecraft"))
             self._count(await self.goofs.client.get("/api/v1/events", params={"limit": 5}))
 
-    def _count(self, response: httpx.Response) -> None:
+    def _count(self, response: httpx.Response, *, retried: bool = False) -> None:
         self.statuses[response.status_code] += 1
+        method = response.request.method + (" again" if retried else "")
+        self.answers[method, response.status_code] += 1
         if response.status_code == 503:
             self.refusals.append({"body": response.json(), "headers": dict(response.headers)})
+
+    def unexpected(self) -> dict[tuple[str, int], int]:
+        """Answers other than success or a 503 refusal (or a retried delete finding it gone)."""
+        expected = {
+            ("GET", 200),
+            ("POST", 201),
+            ("DELETE", 204),
+            ("DELETE again", 204),
+            ("DELETE again", 404),
+        }
+        return {
+            answer: count
+            for answer, count in self.answers.items()
+            if answer not in expected and answer[1] != 503
+        }
 
 
 async def follow_stream(url: str, received: list[dict[str, Any]]) -> None:
@@ -124,8 +155,9 @@ async def test_a_postgresql_outage_answers_503_and_recovers_by_itself(postgres_u
     finally:
         await proxy.close()
 
-    unexpected = {status for status in load.statuses if status >= 500 and status != 503}
-    assert not unexpected, load.statuses
+    assert not load.unexpected(), load.answers
+    deleted = sum(count for (method, status), count in load.answers.items() if status in (204, 404))
+    assert deleted == load.answers["POST", 201], "every spacecraft created was deleted again"
     assert load.statuses[503] >= 5
     refusal = load.refusals[0]
     assert "database is unavailable" in refusal["body"]["detail"]

@@ -111,6 +111,32 @@ async def test_replay_and_live_meet_without_gap_or_duplicate_under_load(
     assert [int(e.id) for e in received] == list(range(6, 61))
 
 
+async def test_resuming_while_writers_keep_writing_gets_every_seq_once_in_order(
+    goofs: Running,
+) -> None:
+    """On PostgreSQL the live events come through Redis, so each resume's replay from the log
+    races their delivery by another path."""
+    logged, writers, total = 10, 4, 70
+    for number in range(1, logged + 1):
+        await change(goofs, number)
+
+    async def keep_writing(first: int) -> None:
+        for number in range(first, total + 1, writers):
+            await change(goofs, number)
+
+    writing = asyncio.gather(*(keep_writing(logged + 1 + n) for n in range(writers)))
+    received: list[int] = []
+    last_event_id = 5
+    while last_event_id < total:
+        async with stream(goofs, headers={"Last-Event-ID": str(last_event_id)}) as events:
+            part = await take(events, min(7, total - last_event_id))
+        received += [int(event.id) for event in part]
+        last_event_id = received[-1]
+    await writing
+
+    assert received == list(range(6, total + 1))
+
+
 async def test_a_cursor_ahead_of_the_log_gets_a_reset(goofs: Running) -> None:
     await change(goofs, 1)
 

@@ -194,3 +194,63 @@ async def test_unknown_routes_and_ids_are_not_found(goofs_sqlite: Running) -> No
     assert (await goofs_sqlite.client.get("/api/v1/nothing-here")).status_code == 404
     missing = await goofs_sqlite.client.get(f"/api/v1/spacecraft/{uuid.uuid4()}")
     assert missing.status_code == 404
+
+
+async def test_a_description_with_a_control_character_is_refused_naming_the_description(
+    goofs_sqlite: Running,
+) -> None:
+    created = await goofs_sqlite.client.post("/api/v1/spacecraft", json=VALID)
+
+    response = await goofs_sqlite.client.post(
+        f"/api/v1/spacecraft/{created.json()['id']}/malfunction",
+        json={"description": "Sulking\x07"},
+    )
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "description"]
+    assert "description must not contain control characters" in error["msg"]
+
+
+async def test_the_schema_shows_that_names_and_descriptions_refuse_control_characters(
+    goofs_sqlite: Running,
+) -> None:
+    schemas = (await goofs_sqlite.client.get("/openapi.json")).json()["components"]["schemas"]
+
+    name = schemas["SpacecraftCreate"]["properties"]["name"]
+    description = schemas["MalfunctionRequest"]["properties"]["description"]["anyOf"][0]
+    for text in (name, description):
+        assert text["pattern"].startswith("^[^\\x00-\\x1f\\x7f-\\x9f]*"), text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/api/v1/spacecraft", "GET, HEAD, POST"),
+        ("PUT", "/api/v1/spacecraft", "GET, HEAD, POST"),
+        ("OPTIONS", "/api/v1/spacecraft/{id}", "DELETE, GET, HEAD, PATCH"),
+        ("POST", "/api/v1/spacecraft/{id}", "DELETE, GET, HEAD, PATCH"),
+        ("GET", "/api/v1/spacecraft/{id}/repair", "POST"),
+        ("PATCH", "/api/v1/spacecraft/summary", "GET, HEAD"),
+        ("DELETE", "/api/v1/spacecraft/summary", "GET, HEAD"),
+        ("OPTIONS", "/api/v1/spacecraft/summary", "GET, HEAD"),
+        ("POST", "/api/v1/events", "GET, HEAD"),
+    ],
+)
+async def test_a_method_a_path_lacks_is_405_listing_every_method_it_has(
+    goofs_sqlite: Running, method: str, path: str, allow: str
+) -> None:
+    path = path.replace("{id}", str(uuid.uuid4()))
+
+    response = await goofs_sqlite.client.request(method, path)
+
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+
+
+async def test_a_literal_path_still_serves_its_own_method_and_ids_still_route(
+    goofs_sqlite: Running,
+) -> None:
+    assert (await goofs_sqlite.client.get("/api/v1/spacecraft/summary")).status_code == 200
+    missing = await goofs_sqlite.client.patch(f"/api/v1/spacecraft/{uuid.uuid4()}", json={})
+    assert missing.status_code == 404

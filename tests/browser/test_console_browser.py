@@ -13,12 +13,14 @@ from playwright.async_api import (
 
 from devkit.ports import free_port
 from galactic_goofs.events import service as events_service
+from galactic_goofs.web import stream as html_stream
 from tests.browser.console import Console, create
 from tests.support import (
     Running,
     cli_token,
     consumers_caught_up,
     goofs_process,
+    wait_until,
 )
 
 SNEAKY = "<img src=x onerror=alert(1)>"
@@ -72,11 +74,13 @@ async def test_two_browsers_see_each_others_changes_live(goofs: Running, browser
         assert console.errors == []
 
 
-async def test_ten_tabs_share_one_stream_and_stay_usable(
-    goofs_sqlite: Running, browser: Browser
+async def test_ten_tabs_hold_one_server_stream_and_stay_usable(
+    goofs_sqlite: Running, browser: Browser, screenshots: Path
 ) -> None:
     context = await browser.new_context()
     tabs = [await Console.open(context, goofs_sqlite.url) for _ in range(10)]
+    streams = goofs_sqlite.state.hub.subscribers[html_stream.FORMAT]
+    assert len(streams) == 1, f"ten tabs hold {len(streams)} streams"
 
     await create(goofs_sqlite, "Voyager 1", "1977-084A")
     started = time.monotonic()
@@ -94,6 +98,8 @@ async def test_ten_tabs_share_one_stream_and_stay_usable(
         )
     for tab in tabs:
         await expect(tab.page.locator("#fleet-rows tr")).to_have_count(11, timeout=2_000)
+    # Each reload hands the stream on; the server lets go of the old one when it notices.
+    await wait_until(lambda: len(streams) == 1, timeout=5, message="one stream after reloads")
 
     # The leader going away hands the stream to another tab.
     for tab in tabs[:5]:
@@ -103,6 +109,8 @@ async def test_ten_tabs_share_one_stream_and_stay_usable(
         await expect(tab.row("Voyager 2")).to_be_visible(timeout=2_000)
         await tab.expect_live()
         assert tab.errors == []
+    await wait_until(lambda: len(streams) == 1, timeout=5, message="one stream after handover")
+    await tabs[5].page.screenshot(path=screenshots / "console-tab-of-ten.png")
 
 
 async def test_consoles_converge_after_the_server_was_away(

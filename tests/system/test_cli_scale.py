@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 import pytest
 from alembic.script import ScriptDirectory
 
 from devkit import postgres
 from devkit.ports import free_port
 from galactic_goofs import migrate
-from tests.cluster import cluster_env, instances, mixed_changes, streaming
+from tests.cluster import StreamClient, cluster_env, instances, mixed_changes, streaming
 from tests.support import (
     cli_token,
     goofs_process,
@@ -64,19 +64,24 @@ def test_workers_with_the_memory_broker_refuse_to_start_and_say_why(
 async def test_workers_with_redis_serve_every_stream_every_change(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
+    workers = 2
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = cluster_env(postgres_url, redis_url)
-    args = ["serve", "--workers", "2", "--port", str(port)]
+    args = ["serve", "--workers", str(workers), "--port", str(port)]
     with goofs_process(args, env, tmp_path, log=tmp_path / "workers.log") as process:
         wait_for_http(f"{url}/readyz", process)
-        workers = psutil.Process(process.pid).children()
         operator = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
         async with (
             httpx.AsyncClient(base_url=url, headers=operator) as api,
-            # Connections land on whichever worker accepts them; eight make both likely.
-            streaming([url] * 8) as clients,
+            contextlib.AsyncExitStack() as streams,
         ):
+            # Connections land on whichever worker accepts them: open streams until some are
+            # on each worker, or the kernel is not sharing them out at all.
+            clients: list[StreamClient] = []
+            while len({client.instance for client in clients}) < workers:
+                assert len(clients) < 24, f"every stream landed on {clients[0].instance}"
+                clients += await streams.enter_async_context(streaming([url] * 2))
             await mixed_changes([api], 20)
             await wait_until(
                 lambda: all(len(client.events) >= 100 for client in clients),
@@ -84,10 +89,14 @@ async def test_workers_with_redis_serve_every_stream_every_change(
                 message="100 events on every stream",
             )
 
-    assert len(workers) >= 2
+    by_worker: dict[str | None, list[StreamClient]] = defaultdict(list)
     for client in clients:
-        assert client.ended is None, client.ended
-        assert client.seqs == list(range(1, 101))
+        by_worker[client.instance].append(client)
+    assert len(by_worker) == workers and None not in by_worker, by_worker.keys()
+    for instance, served in by_worker.items():
+        for client in served:
+            assert client.ended is None, (instance, client.ended)
+            assert client.seqs == list(range(1, 101)), f"a client of worker {instance}"
 
 
 @pytest.mark.postgres

@@ -101,3 +101,84 @@ async def test_a_fresh_database_gets_an_admin_whose_password_is_printed_once(
     with goofs_process(["serve", "--port", str(port)], env, tmp_path, port=port, log=second_log):
         assert await first_operator_password(second_log) is None
         assert (await sign_in(url, "admin", password)).status_code == 303
+
+
+def test_operators_and_tokens_are_managed_on_the_command_line_with_one_line_refusals(
+    tmp_path: Path,
+) -> None:
+    env = {"GOOFS_DATABASE_URL": f"sqlite:///{tmp_path / 'goofs.db'}"}
+
+    def refused(args: list[str], reason: str, stdin: str = "") -> None:
+        done = run_goofs(args, env, tmp_path, stdin)
+        assert done.returncode != 0, done.stdout
+        assert done.stderr.strip().splitlines() == [f"goofs: {reason}"], done.stderr
+
+    assert goofs(["user", "add", "boss", "--role", "admin"], env, tmp_path, "password-1\n")[0] == 0
+    assert goofs(["user", "add", "dallas"], env, tmp_path, "password-2\n")[0] == 0
+    refused(
+        ["user", "add", "kane", "--role", "captain"],
+        "unknown role 'captain': choose one of viewer, operator, admin",
+        "password-3\n",
+    )
+    refused(["user", "role", "nobody", "viewer"], "no operator named 'nobody'")
+    refused(
+        ["user", "role", "boss", "operator"],
+        "'boss' is the last enabled admin and cannot "
+        "be made operator: make another operator an admin first",
+    )
+    refused(
+        ["user", "disable", "boss"],
+        "'boss' is the last enabled admin and cannot be "
+        "disabled: make another operator an admin first",
+    )
+    assert goofs(["user", "role", "dallas", "viewer"], env, tmp_path)[0] == 0
+    assert goofs(["user", "disable", "dallas"], env, tmp_path)[0] == 0
+    status, listing = goofs(["user", "list"], env, tmp_path)
+    assert status == 0
+    assert [line.split()[:3] for line in listing.splitlines()] == [
+        ["NAME", "ROLE", "ENABLED"],
+        ["boss", "admin", "yes"],
+        ["dallas", "viewer", "no"],
+    ]
+    assert goofs(["user", "enable", "dallas"], env, tmp_path)[0] == 0
+    assert goofs(["user", "passwd", "dallas"], env, tmp_path, "a-new-password\n")[0] == 0
+
+    refused(
+        ["token", "create", "--user", "dallas", "--scope", "write"],
+        "'dallas' is a viewer: "
+        "a token with scope 'write' would claim more than the operator may do",
+    )
+    refused(
+        ["token", "create", "--user", "boss", "--scope", "root"],
+        "unknown scope 'root': choose one of read, write, admin",
+    )
+    refused(
+        ["token", "create", "--user", "boss", "--expires", "soon"],
+        "--expires must be a whole number from 1, not 'soon'",
+    )
+    created = run_goofs(
+        ["token", "create", "--user", "boss", "--scope", "admin", "--expires", "30"], env, tmp_path
+    )
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.splitlines()[-1].split()[-1]
+    assert token.startswith("goofs_")
+    assert "scope admin, expires" in created.stderr
+    viewer_token = cli_token_for(env, tmp_path, "dallas")
+    status, listing = goofs(["token", "list"], env, tmp_path)
+    assert status == 0
+    assert token not in listing and viewer_token not in listing
+    rows = [line.split() for line in listing.splitlines()]
+    assert rows[0] == ["ID", "OWNER", "SCOPE", "CREATED", "EXPIRES", "LAST", "USED"]
+    assert [row[1:3] for row in rows[1:]] == [["boss", "admin"], ["dallas", "read"]]
+    status, only_dallas = goofs(["token", "list", "--user", "dallas"], env, tmp_path)
+    assert [line.split()[1] for line in only_dallas.splitlines()[1:]] == ["dallas"]
+    assert goofs(["token", "revoke", rows[1][0]], env, tmp_path)[0] == 0
+    refused(["token", "revoke", rows[1][0]], f"no token with id {rows[1][0]}")
+    status, listing = goofs(["token", "list"], env, tmp_path)
+    assert [line.split()[1] for line in listing.splitlines()[1:]] == ["dallas"]
+
+
+def cli_token_for(env: dict[str, str], cwd: Path, name: str) -> str:
+    created = run_goofs(["token", "create", "--user", name], env, cwd)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.split()[-1]

@@ -85,8 +85,20 @@ async def test_a_change_stores_the_same_text_both_ways(db: Database, sqlite_url:
     assert fast_event[1] == core_event[1] == EventType.MALFUNCTIONED.value
     assert len(fast_event[4]) == len(core_event[4])  # the same datetime text format
     fast_data, core_data = json.loads(fast_event[5]), json.loads(core_event[5])
-    assert fast_data.keys() == core_data.keys() == {"spacecraft", "fault"}
+    assert fast_data.keys() == core_data.keys()
+    assert fast_data.keys() == {"spacecraft", "fault", "anomaly_id", "anomaly", "planned"}
     assert fast_data["spacecraft"].keys() == core_data["spacecraft"].keys()
+    anomalies = {
+        row[0]: row[1:]
+        for row in _stored(
+            path,
+            "SELECT spacecraft_id, id, subsystem, severity, state, planned, length(opened_at), "
+            "acknowledged_at FROM anomalies",
+        )
+    }
+    assert anomalies[first.hex][0] == fast_data["anomaly_id"].replace("-", "")
+    assert anomalies[first.hex][1:] == anomalies[second.hex][1:]
+    assert anomalies[first.hex][1:] == ("power", "critical", "open", 0, 26, None)
     assert {**fast_data["fault"], "since": None} == {**core_data["fault"], "since": None}
     for text in (fast_event[5], core_event[5]):  # the same JSON encoder's text
         assert json.dumps(json.loads(text)) == text

@@ -12,13 +12,25 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from galactic_goofs.auth import service
-from galactic_goofs.auth.csrf import install_template_helpers, verify_csrf
-from galactic_goofs.auth.dependencies import SESSION_COOKIE, MaybeSignedIn, NotAuthenticated
-from galactic_goofs.auth.service import InvalidCredentials, Throttle, TooManyAttempts
+from galactic_goofs.auth.csrf import SESSION_COOKIE, install_template_helpers, verify_csrf
+from galactic_goofs.auth.dependencies import (
+    Forbidden,
+    MaybeSignedIn,
+    NotAuthenticated,
+)
+from galactic_goofs.auth.service import (
+    InvalidCredentials,
+    OperatorDisabled,
+    Throttle,
+    TooManyAttempts,
+)
 from galactic_goofs.deps import StateDep
+from galactic_goofs.web import rendering
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 install_template_helpers(templates)
+templates.env.filters["iso"] = rendering.iso
+templates.env.filters["clock"] = rendering.clock
 router = APIRouter(include_in_schema=False)
 
 
@@ -55,7 +67,7 @@ async def signin(
             ),
             lifetime=timedelta(seconds=settings.session_lifetime),
         )
-    except (InvalidCredentials, TooManyAttempts) as refused:
+    except (InvalidCredentials, OperatorDisabled, TooManyAttempts) as refused:
         # The form comes back with the reason next to it, not a bare JSON error.
         page = _page(request, error=refused.message, name=name, next=safe_next(next))
         page.status_code = refused.status_code
@@ -101,6 +113,16 @@ async def not_authenticated(request: Request, error: Exception) -> Response:
         status_code=status.HTTP_401_UNAUTHORIZED,
         headers=headers,
     )
+
+
+async def forbidden(request: Request, error: Exception) -> Response:
+    """Say why, as a page to a browser that asked for one, as JSON to everyone else."""
+    assert isinstance(error, Forbidden)
+    if "text/html" in request.headers.get("accept", "") and request.method == "GET":
+        return templates.TemplateResponse(
+            request, "forbidden.html", {"reason": error.message}, status_code=403
+        )
+    return JSONResponse({"detail": error.message}, status_code=status.HTTP_403_FORBIDDEN)
 
 
 def _page(

@@ -16,6 +16,9 @@ from galactic_goofs.events.stream_cap import CappedStream
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
+INSTANCE_HEADER = "X-Goofs-Instance"
+"""Which process serves a stream (`AppState.tag`)."""
+
 Seq = Annotated[int, Query(ge=0, le=MAX_SEQ, description="Only events with a greater seq")]
 
 
@@ -42,6 +45,12 @@ async def list_events(
             "content": {"text/event-stream": {}},
             "description": "`id: <seq>`, `event: <type>`, `data: <event JSON>`; "
             "`event: reset` when the cursor is older than the retained log.",
+            "headers": {
+                INSTANCE_HEADER: {
+                    "description": "Names the process serving the stream (random per process)",
+                    "schema": {"type": "string"},
+                }
+            },
         },
         400: {"description": "Last-Event-ID is not a seq"},
         503: {"description": "This instance serves its maximum number of streams"},
@@ -54,4 +63,5 @@ async def stream_events(
 ) -> Response:
     cursor = parse_cursor(after, last_event_id)
     stream = EventStream(state.hub, state.db, "json", cursor, state.settings.retry_ms)
+    stream.headers[INSTANCE_HEADER] = state.tag
     return CappedStream(stream, state.hub, state.settings.max_streams)

@@ -15,6 +15,13 @@ class EventType(StrEnum):
     REPAIRED = "spacecraft.repaired"
     DELETED = "spacecraft.deleted"
     ORBIT_UPDATED = "spacecraft.orbit_updated"
+    MAINTENANCE_STARTED = "spacecraft.maintenance_started"
+    MAINTENANCE_ENDED = "spacecraft.maintenance_ended"
+    ACKNOWLEDGED = "anomaly.acknowledged"
+    ASSIGNED = "anomaly.assigned"
+    NOTED = "anomaly.noted"
+    SHELVED = "anomaly.shelved"
+    UNSHELVED = "anomaly.unshelved"
 
 
 class EventRead(BaseModel):

@@ -77,6 +77,19 @@ async def read_after(
     return [EventRead.model_validate(row) for row in await session.scalars(query)]
 
 
+async def read_before(
+    session: AsyncSession, before: int, limit: int, *, spacecraft_id: uuid.UUID
+) -> list[EventRead]:
+    """A spacecraft's events older than `before`, newest first (its timeline, a page at a time)."""
+    query = (
+        select(Event)
+        .where(Event.spacecraft_id == spacecraft_id, Event.seq < before)
+        .order_by(Event.seq.desc())
+        .limit(limit)
+    )
+    return [EventRead.model_validate(row) for row in await session.scalars(query)]
+
+
 async def last_seq(session: AsyncSession) -> int:
     """The newest committed seq (0 for an empty log)."""
     value = await session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1))

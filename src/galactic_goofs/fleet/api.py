@@ -7,11 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from galactic_goofs import validation
+from galactic_goofs.anomalies.schemas import RepairRequest
 from galactic_goofs.deps import Actor, ReadSession, StateDep
-from galactic_goofs.fleet import service
+from galactic_goofs.fleet import maintenance, service
 from galactic_goofs.fleet.models import Status
 from galactic_goofs.fleet.schemas import (
     FleetSummary,
+    MaintenanceRequest,
     MalfunctionRequest,
     SpacecraftCreate,
     SpacecraftPage,
@@ -45,7 +48,7 @@ async def list_spacecraft(
         # PostgreSQL cannot even compare text holding NUL; no name holds a control character.
         Query(
             max_length=100,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
+            pattern=validation.NO_CONTROL_CHARACTERS,
             description="Part of a name or COSPAR ID (no control characters)",
         ),
     ] = None,
@@ -83,11 +86,41 @@ async def delete_spacecraft(spacecraft_id: uuid.UUID, state: StateDep, actor: Ac
     await state.writes.apply(service.delete, spacecraft_id, actor=actor)
 
 
-@router.post("/{spacecraft_id}/repair", responses=ERRORS | CONFLICT)
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "A field is missing or out of range; the message says which and why"}
+}
+
+
+@router.post("/{spacecraft_id}/repair", responses=ERRORS | CONFLICT | UNPROCESSABLE)
 async def repair_spacecraft(
+    spacecraft_id: uuid.UUID,
+    state: StateDep,
+    actor: Actor,
+    request: Annotated[RepairRequest | None, Body()] = None,
+) -> SpacecraftRead:
+    """Fix it and resolve its open anomaly, optionally saying what was done (`resolution`)."""
+    resolution = request.resolution if request else None
+    change = await state.writes.apply(
+        service.repair, spacecraft_id, actor=actor, resolution=resolution
+    )
+    return change.spacecraft
+
+
+@router.put("/{spacecraft_id}/maintenance", responses=ERRORS | UNPROCESSABLE)
+async def set_maintenance(
+    spacecraft_id: uuid.UUID, window: MaintenanceRequest, state: StateDep, actor: Actor
+) -> SpacecraftRead:
+    """In maintenance from now (or `starts_at`) until `ends_at`; replaces any window it had."""
+    change = await state.writes.apply(maintenance.set_window, spacecraft_id, window, actor=actor)
+    return change.spacecraft
+
+
+@router.delete("/{spacecraft_id}/maintenance", responses=ERRORS | CONFLICT)
+async def end_maintenance(
     spacecraft_id: uuid.UUID, state: StateDep, actor: Actor
 ) -> SpacecraftRead:
-    change = await state.writes.apply(service.repair, spacecraft_id, actor=actor)
+    """End its maintenance now (or call off one still ahead); 409 when it has none."""
+    change = await state.writes.apply(maintenance.end_window, spacecraft_id, actor=actor)
     return change.spacecraft
 
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from galactic_goofs.db import Base
@@ -25,6 +25,7 @@ class Spacecraft(Base):
         Index("ix_spacecraft_status_name", "status", "name"),
         Index("ix_spacecraft_name_id", "name", "id"),
         Index("uq_spacecraft_norad_id", "norad_id", unique=True),
+        Index("ix_spacecraft_maintenance_ends_at", "maintenance_ends_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -40,3 +41,14 @@ class Spacecraft(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # The open anomaly, copied here by the transaction that changes it, so the board and the
+    # stream show it from the spacecraft's own row (`galactic_goofs.anomalies`).
+    anomaly_id: Mapped[uuid.UUID | None]
+    anomaly_state: Mapped[str | None] = mapped_column(String(16))
+    anomaly_acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    # A maintenance window, from its start (now or later) to its end; `maintenance_started`
+    # once its start has been recorded as an event (`fleet.maintenance`).
+    maintenance_starts_at: Mapped[datetime | None]
+    maintenance_ends_at: Mapped[datetime | None]
+    maintenance_reason: Mapped[str | None] = mapped_column(Text)
+    maintenance_started: Mapped[bool] = mapped_column(default=False, server_default=false())

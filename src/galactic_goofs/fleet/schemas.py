@@ -1,70 +1,32 @@
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from galactic_goofs import validation
+from galactic_goofs.anomalies.schemas import AnomalySummary
 from galactic_goofs.fleet.faults import Severity, Subsystem
 from galactic_goofs.fleet.models import Status
 
-COSPAR_PATTERN = re.compile(r"(?P<year>\d{4})-(?P<launch>\d{3})(?P<piece>[A-HJ-NP-Z]{1,3})")
-FIRST_LAUNCH_YEAR = 1957  # Sputnik 1 is 1957-001B; its rocket body 1957-001A.
-
-
-def _valid_name(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("name must not contain control characters (tabs, newlines, NUL, ...)")
-    return value
-
-
-def _valid_cospar_id(value: str) -> str:
-    match = COSPAR_PATTERN.fullmatch(value)
-    if match is None:
-        raise ValueError(
-            "COSPAR ID must look like 1998-067A: launch year, a dash, a three-digit launch "
-            "number and one to three piece letters (A-Z, without I and O)"
-        )
-    if int(match["year"]) < FIRST_LAUNCH_YEAR:
-        raise ValueError(f"COSPAR ID launch year must be {FIRST_LAUNCH_YEAR} or later")
-    if match["launch"] == "000":
-        raise ValueError("COSPAR ID launch number must be between 001 and 999")
-    return value
-
-
 Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    AfterValidator(_valid_name),
-    Field(examples=["Hubble Space Telescope"]),
+    str, validation.Text("name", max_length=50), Field(examples=["Hubble Space Telescope"])
 ]
-CosparId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, max_length=20),
-    AfterValidator(_valid_cospar_id),
-    Field(
-        examples=["1990-037B"],
-        description="International designator YYYY-NNNP[PP]",
-        # Documented so clients (and fuzzers) can generate valid ones; checked by the validator.
-        json_schema_extra={"pattern": r"^(19[5-9]\d|2\d{3})-\d{3}[A-HJ-NP-Z]{1,3}$"},
-    ),
-]
+Description = Annotated[str, validation.Text("description", max_length=500)]
+CosparId = validation.CosparId
+Reason = Annotated[str, validation.Text("reason", max_length=1000)]
 NoradId = Annotated[
     int,
     Field(
         ge=1,
-        le=999_999_999,
+        # The largest number a TLE can carry (Alpha-5, as sgp4 reads it); past it no element
+        # set could ever match.
+        le=339_999,
         examples=[25544],
         description="NORAD catalogue number (what element sets are keyed by)",
     ),
-]
-Description = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    AfterValidator(_valid_name),
 ]
 
 
@@ -101,6 +63,33 @@ class Fault(BaseModel):
     since: datetime
 
 
+class Maintenance(BaseModel):
+    starts_at: datetime
+    until: datetime
+    reason: str
+    active: bool
+    """Started (its event recorded); false while the window is still ahead."""
+
+
+class MaintenanceRequest(RequestModel):
+    starts_at: datetime | None = Field(
+        default=None, description="When it starts (with a time zone); now if left out"
+    )
+    ends_at: datetime = Field(description="When it ends (with a time zone), in the future")
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _a_window_ahead(self) -> MaintenanceRequest:
+        for moment in (self.starts_at, self.ends_at):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("times need a time zone, such as 2030-01-01T12:00:00Z")
+        if self.ends_at <= datetime.now(UTC):
+            raise ValueError("ends_at is in the past; a maintenance window must end in the future")
+        if self.starts_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
 class SpacecraftRead(BaseModel):
     id: uuid.UUID
     name: str
@@ -111,6 +100,10 @@ class SpacecraftRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    anomaly: AnomalySummary | None = None
+    """Its open anomaly, if any."""
+    maintenance: Maintenance | None = None
+    """Its maintenance window, if one is set (started or ahead)."""
 
 
 class SpacecraftPage(BaseModel):

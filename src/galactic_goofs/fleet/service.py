@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, inspect, or_, select
+from sqlalchemy import and_, bindparam, func, inspect, not_, or_, select
 from sqlalchemy import update as update_statement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from galactic_goofs.anomalies import lifecycle
+from galactic_goofs.anomalies.models import Anomaly, AnomalyState
+from galactic_goofs.anomalies.schemas import AnomalyRead, AnomalySummary
 from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events import service as events
@@ -24,6 +27,7 @@ from galactic_goofs.fleet.models import Spacecraft, Status
 from galactic_goofs.fleet.schemas import (
     Fault,
     FleetSummary,
+    Maintenance,
     MalfunctionRequest,
     SpacecraftCreate,
     SpacecraftPage,
@@ -62,6 +66,9 @@ _SET = Statement(
         "fault_severity",
         "fault_description",
         "fault_since",
+        "anomaly_id",
+        "anomaly_state",
+        "anomaly_acknowledged_by",
         "updated_at",
         "version",
     ],
@@ -78,6 +85,21 @@ def to_read(craft: Any) -> SpacecraftRead:
             description=craft.fault_description or "",
             since=craft.fault_since or craft.updated_at,
         )
+    anomaly = None
+    if craft.anomaly_id is not None:
+        anomaly = AnomalySummary(
+            id=craft.anomaly_id,
+            state=AnomalyState(craft.anomaly_state or AnomalyState.OPEN),
+            acknowledged_by=craft.anomaly_acknowledged_by,
+        )
+    maintenance = None
+    if craft.maintenance_ends_at is not None:
+        maintenance = Maintenance(
+            starts_at=craft.maintenance_starts_at or craft.updated_at,
+            until=craft.maintenance_ends_at,
+            reason=craft.maintenance_reason or "",
+            active=bool(craft.maintenance_started),
+        )
     return SpacecraftRead(
         id=craft.id,
         name=craft.name,
@@ -88,7 +110,15 @@ def to_read(craft: Any) -> SpacecraftRead:
         created_at=craft.created_at,
         updated_at=craft.updated_at,
         version=craft.version,
+        anomaly=anomaly,
+        maintenance=maintenance,
     )
+
+
+def in_maintenance(craft: Any, now: datetime) -> bool:
+    """Whether `now` falls in the spacecraft's maintenance window (its row or ORM object)."""
+    starts_at, ends_at = craft.maintenance_starts_at, craft.maintenance_ends_at
+    return starts_at is not None and ends_at is not None and starts_at <= now < ends_at
 
 
 async def get(session: AsyncSession, spacecraft_id: uuid.UUID) -> SpacecraftRead:
@@ -171,10 +201,23 @@ def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.
         updated_at=now,
         version=1,
     )
+    details: dict[str, Any] = {}
     if data.status is Status.MALFUNCTIONING:
-        _break(craft, faults.pick(rng), now)
+        fault = faults.pick(rng)
+        _break(craft, fault, now)
+        anomaly = lifecycle.open_anomaly(
+            session_writer(session),
+            uuid.uuid4(),
+            craft.id,
+            fault,
+            actor=actor,
+            now=now,
+            planned=False,
+        )
+        _show_anomaly(craft, anomaly.id, anomaly.state, None)
+        details = {"anomaly_id": str(anomaly.id), "anomaly": anomaly.model_dump(mode="json")}
     session.add(craft)
-    return _record(session, seq, EventType.CREATED, craft, actor)
+    return record(session, seq, EventType.CREATED, craft, actor, **details)
 
 
 def create_many(
@@ -222,7 +265,7 @@ def update(
     session: Session, spacecraft_id: uuid.UUID, data: SpacecraftUpdate, *, actor: str
 ) -> Change:
     seq = events.claim_next_seq(session_writer(session))
-    craft = _load(session, spacecraft_id)
+    craft = load(session, spacecraft_id)
     if data.version is not None and data.version != craft.version:
         raise Conflict(
             f"{craft.name} was changed by someone else (you edited version {data.version}, "
@@ -240,8 +283,8 @@ def update(
     if data.name is not None and data.name != craft.name:
         changes["name"] = [craft.name, data.name]
         craft.name = data.name
-    _touch(craft)
-    return _record(session, seq, EventType.UPDATED, craft, actor, changes=changes)
+    touch(craft)
+    return record(session, seq, EventType.UPDATED, craft, actor, changes=changes)
 
 
 @on_statements
@@ -274,9 +317,16 @@ def malfunction_random(
     seq = events.claim_next_seq(run)
     craft_id = None
     if fence is None or fence(session):
+        now = utcnow()
+        in_window = and_(
+            Spacecraft.maintenance_starts_at <= now, Spacecraft.maintenance_ends_at > now
+        )
         craft_id = session.scalar(
             select(Spacecraft.id)
-            .where(Spacecraft.status == Status.NOMINAL)
+            .where(
+                Spacecraft.status == Status.NOMINAL,
+                or_(Spacecraft.maintenance_ends_at.is_(None), not_(in_window)),
+            )
             .order_by(func.random())
             .limit(1)
         )
@@ -287,20 +337,33 @@ def malfunction_random(
 
 
 @on_statements
-def repair(run: Writer, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
+def repair(
+    run: Writer, spacecraft_id: uuid.UUID, *, actor: str, resolution: str | None = None
+) -> Change:
+    """Fix it, and resolve its open anomaly (with what was done, if said) in the same go."""
     seq = events.claim_next_seq(run)
     craft = _row(run, spacecraft_id)
     if craft.status != Status.MALFUNCTIONING:
         raise Conflict(f"{craft.name} is nominal; there is nothing to repair")
     fault = to_read(craft).fault
+    now = utcnow()
+    anomaly = None
+    if craft.anomaly_id is not None:
+        anomaly = lifecycle.resolve(
+            run, craft.anomaly_id, actor=actor, now=now, resolution=resolution
+        )
     repaired = _set(
         run,
         craft,
+        now=now,
         status=Status.NOMINAL,
         fault_subsystem=None,
         fault_severity=None,
         fault_description=None,
         fault_since=None,
+        anomaly_id=None,
+        anomaly_state=None,
+        anomaly_acknowledged_by=None,
     )
     return _record_row(
         run,
@@ -309,31 +372,34 @@ def repair(run: Writer, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
         repaired,
         actor,
         fault=fault.model_dump(mode="json") if fault else None,
+        anomaly_id=str(anomaly.id) if anomaly else None,
+        anomaly=anomaly.model_dump(mode="json") if anomaly else None,
     )
 
 
+DELETED_RESOLUTION = "The spacecraft was deleted from the fleet"
+
+
 def delete(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
+    """Remove it; its open anomaly is resolved, and every anomaly kept for the history."""
     seq = events.claim_next_seq(session_writer(session))
-    craft = _load(session, spacecraft_id)
+    craft = load(session, spacecraft_id)
+    details: dict[str, Any] = {}
+    if craft.anomaly_id is not None:
+        anomaly = session.get(Anomaly, craft.anomaly_id)
+        if anomaly is not None and anomaly.resolved_at is None:
+            anomaly.state = AnomalyState.RESOLVED
+            anomaly.resolved_at = utcnow()
+            anomaly.resolved_by = actor
+            anomaly.resolution = DELETED_RESOLUTION
+            details["anomaly_id"] = str(anomaly.id)
+            details["anomaly"] = AnomalyRead.model_validate(anomaly).model_dump(mode="json")
     session.delete(craft)
-    return _record(session, seq, EventType.DELETED, craft, actor)
+    return record(session, seq, EventType.DELETED, craft, actor, **details)
 
 
 def load(session: Session, spacecraft_id: uuid.UUID) -> Spacecraft:
     """The spacecraft to change, in a change's session (NotFound when there is none)."""
-    return _load(session, spacecraft_id)
-
-
-def record_touched(
-    session: Session, seq: int, type: EventType, craft: Spacecraft, actor: str, **details: Any
-) -> Change:
-    """For changes owned by another domain (its orbit): the spacecraft's new version and the
-    change's event, as every change here writes them."""
-    _touch(craft)
-    return _record(session, seq, type, craft, actor, **details)
-
-
-def _load(session: Session, spacecraft_id: uuid.UUID) -> Spacecraft:
     craft = session.get(Spacecraft, spacecraft_id)
     if craft is None:
         raise NotFound(f"no spacecraft with id {spacecraft_id}")
@@ -360,10 +426,21 @@ def _break(craft: Spacecraft, fault: faults.FaultTemplate, now: Any) -> None:
     craft.fault_since = now
 
 
+def _show_anomaly(
+    craft: Spacecraft, anomaly_id: uuid.UUID | None, state: str | None, acknowledged_by: str | None
+) -> None:
+    craft.anomaly_id = anomaly_id
+    craft.anomaly_state = state
+    craft.anomaly_acknowledged_by = acknowledged_by
+
+
 def _malfunction(
     run: Writer, seq: int, craft: Any, fault: faults.FaultTemplate, actor: str
 ) -> Change:
+    """Break it and open its anomaly: planned when it happens in a maintenance window."""
     now = utcnow()
+    planned = in_maintenance(craft, now)
+    anomaly_id = uuid.uuid4()
     broken = _set(
         run,
         craft,
@@ -373,6 +450,12 @@ def _malfunction(
         fault_severity=fault.severity,
         fault_description=fault.description,
         fault_since=now,
+        anomaly_id=anomaly_id,
+        anomaly_state=AnomalyState.OPEN,
+        anomaly_acknowledged_by=None,
+    )
+    anomaly = lifecycle.open_anomaly(
+        run, anomaly_id, craft.id, fault, actor=actor, now=now, planned=planned
     )
     read = to_read(broken)
     assert read.fault is not None
@@ -383,6 +466,9 @@ def _malfunction(
         broken,
         actor,
         fault=read.fault.model_dump(mode="json"),
+        anomaly_id=str(anomaly_id),
+        anomaly=anomaly.model_dump(mode="json"),
+        planned=planned,
     )
 
 
@@ -400,12 +486,12 @@ def _set(run: Writer, craft: Any, now: datetime | None = None, **values: Any) ->
     return row
 
 
-def _touch(craft: Spacecraft) -> None:
+def touch(craft: Spacecraft) -> None:
     craft.updated_at = utcnow()
     craft.version += 1
 
 
-def _record(
+def record(
     session: Session, seq: int, type: EventType, craft: Spacecraft, actor: str, **details: Any
 ) -> Change:
     """The change's event, and the ORM's changes written out (so a constraint fails here)."""

@@ -6,6 +6,7 @@ from alembic import context
 
 from galactic_goofs import lease as _lease  # noqa: F401
 from galactic_goofs.analytics import models as _analytics  # noqa: F401
+from galactic_goofs.anomalies import models as _anomalies  # noqa: F401
 from galactic_goofs.auth import models as _auth  # noqa: F401
 from galactic_goofs.db import Base
 from galactic_goofs.events import models as _events  # noqa: F401  (registers tables)

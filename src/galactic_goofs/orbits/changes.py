@@ -53,4 +53,5 @@ def set_orbit_of(
         "epoch": given.epoch.isoformat(),
         "norad_id": given.norad_id,
     }
-    return fleet.record_touched(session, seq, EventType.ORBIT_UPDATED, craft, actor, orbit=orbit)
+    fleet.touch(craft)
+    return fleet.record(session, seq, EventType.ORBIT_UPDATED, craft, actor, orbit=orbit)

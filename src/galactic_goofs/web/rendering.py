@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
+from galactic_goofs.anomalies.schemas import AnomalyRead, NoteRead
 from galactic_goofs.events.schemas import EventRead, EventType
 from galactic_goofs.fleet.schemas import FleetSummary, SpacecraftRead
 
@@ -27,6 +28,13 @@ VERBS = {
     EventType.REPAIRED: "fixed",
     EventType.DELETED: "deleted",
     EventType.ORBIT_UPDATED: "gave new orbital elements to",
+    EventType.MAINTENANCE_STARTED: "began maintenance on",
+    EventType.MAINTENANCE_ENDED: "ended maintenance on",
+    EventType.ACKNOWLEDGED: "acknowledged the anomaly on",
+    EventType.ASSIGNED: "assigned the anomaly on",
+    EventType.NOTED: "added a note on",
+    EventType.SHELVED: "shelved the anomaly on",
+    EventType.UNSHELVED: "unshelved the anomaly on",
 }
 
 
@@ -63,3 +71,14 @@ def summary(counts: FleetSummary) -> str:
 
 def feed_line(event: EventRead) -> str:
     return render("_feed_line.html", event=event)
+
+
+def triage_item(anomaly: AnomalyRead, craft_name: str) -> str:
+    """The anomaly in the triage queue, or (resolved) its removal from it."""
+    if anomaly.resolved_at is not None:
+        return render("_removed_anomaly.html", anomaly_id=anomaly.id)
+    return render("_triage_item.html", anomaly=anomaly, craft_name=craft_name)
+
+
+def note(read: NoteRead) -> str:
+    return render("_note.html", note=read)

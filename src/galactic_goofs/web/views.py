@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from html import escape
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,21 +13,34 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from galactic_goofs.anomalies import service as anomalies
+from galactic_goofs.anomalies.schemas import (
+    AcknowledgeRequest,
+    AssignRequest,
+    NoteCreate,
+    ShelveRequest,
+)
 from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
-from galactic_goofs.errors import Conflict
+from galactic_goofs.errors import Conflict, DomainError
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead
 from galactic_goofs.events.stream import EventStream, parse_cursor
 from galactic_goofs.events.stream_cap import CappedStream
 from galactic_goofs.fleet import service
 from galactic_goofs.fleet.models import Status
-from galactic_goofs.fleet.schemas import SpacecraftCreate, SpacecraftRead, SpacecraftUpdate
+from galactic_goofs.fleet.schemas import (
+    MalfunctionRequest,
+    SpacecraftCreate,
+    SpacecraftRead,
+    SpacecraftUpdate,
+)
 from galactic_goofs.orbits import demo
 from galactic_goofs.orbits import service as orbits
 from galactic_goofs.state import AppState
+from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import forms, rendering
 from galactic_goofs.web.stream import FORMAT, html_encoder
 
@@ -35,6 +49,7 @@ templates = rendering.templates
 install_template_helpers(templates)
 
 PAGE_SIZE = 50
+TIMELINE_PAGE = 50
 MAX_PAGE_NUMBER = 200_000
 
 Search = Annotated[str, Query(max_length=100)]
@@ -113,6 +128,7 @@ async def _live_context(session: AsyncSession, view: BoardQuery) -> dict[str, An
         "seq": seq,
         "summary": await service.summary(session),
         "feed": await _recent_events(session, seq),
+        "triage": await anomalies.triage(session),
         **await _board(session, view),
     }
 
@@ -231,6 +247,14 @@ async def edit(
     return templates.TemplateResponse(request, "_row.html", {"craft": change.spacecraft})
 
 
+@router.post("/console/spacecraft/{spacecraft_id}/malfunction", status_code=204)
+async def malfunction(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
+    await state.writes.apply(
+        service.malfunction, spacecraft_id, MalfunctionRequest(), actor=actor, rng=state.rng
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/console/spacecraft/{spacecraft_id}/repair", status_code=204)
 async def repair(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
     await state.writes.apply(service.repair, spacecraft_id, actor=actor)
@@ -240,6 +264,102 @@ async def repair(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Res
 @router.delete("/console/spacecraft/{spacecraft_id}", status_code=204)
 async def delete(spacecraft_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
     await state.writes.apply(service.delete, spacecraft_id, actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/spacecraft/{spacecraft_id}", response_class=HTMLResponse)
+async def spacecraft_page(
+    request: Request,
+    spacecraft_id: uuid.UUID,
+    session: ReadSession,
+    operator: MaybeSignedIn,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> HTMLResponse:
+    """One spacecraft: its details, its open anomaly with notes, and its timeline."""
+    seq = await events.last_seq(session)  # first, as on the board: later changes stream in
+    craft = await service.get(session, spacecraft_id)
+    open_anomaly = await anomalies.triage(session, limit=1, spacecraft_id=spacecraft_id)
+    notes = await anomalies.notes(session, open_anomaly[0].anomaly.id) if open_anomaly else []
+    timeline = await events.read_before(
+        session, (before or seq + 1), TIMELINE_PAGE + 1, spacecraft_id=spacecraft_id
+    )
+    older = timeline[TIMELINE_PAGE].seq + 1 if len(timeline) > TIMELINE_PAGE else None
+    context = {
+        "seq": seq,
+        "craft": craft,
+        "triage": open_anomaly,
+        "notes": notes,
+        "timeline": timeline[:TIMELINE_PAGE],
+        "older": older,
+        "paged": before is not None,
+        "operator": operator,
+        "bars": await analytics_views.spacecraft_bars(session, spacecraft_id),
+    }
+    return templates.TemplateResponse(request, "spacecraft.html", context)
+
+
+@router.post("/console/anomalies/{anomaly_id}/acknowledge", status_code=204)
+async def acknowledge(anomaly_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
+    await state.writes.apply(anomalies.acknowledge, anomaly_id, AcknowledgeRequest(), actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/console/anomalies/{anomaly_id}/unshelve", status_code=204)
+async def unshelve(anomaly_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
+    await state.writes.apply(anomalies.unshelve, anomaly_id, actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/console/anomalies/{anomaly_id}/assign", response_class=HTMLResponse)
+async def assign(
+    request: Request, anomaly_id: uuid.UUID, state: StateDep, actor: Actor
+) -> Response:
+    values = await _form_values(request, ("assignee",))
+    assignee = values.get("assignee", "").strip()
+    parsed = (
+        forms.parse(AssignRequest, {"assignee": assignee})
+        if assignee
+        else AssignRequest(assignee=None)
+    )
+    return await _inline(state, parsed, anomalies.assign, anomaly_id, actor)
+
+
+@router.post("/console/anomalies/{anomaly_id}/shelve", response_class=HTMLResponse)
+async def shelve(
+    request: Request, anomaly_id: uuid.UUID, state: StateDep, actor: Actor
+) -> Response:
+    values = await _form_values(request, ("minutes", "reason"))
+    parsed = forms.parse(ShelveRequest, values)
+    return await _inline(state, parsed, anomalies.shelve, anomaly_id, actor)
+
+
+@router.post("/console/anomalies/{anomaly_id}/notes", response_class=HTMLResponse)
+async def add_note(
+    request: Request, anomaly_id: uuid.UUID, state: StateDep, actor: Actor
+) -> Response:
+    values = await _form_values(request, ("text",))
+    parsed = forms.parse(NoteCreate, values)
+    return await _inline(state, parsed, anomalies.add_note, anomaly_id, actor)
+
+
+async def _inline(
+    state: AppState,
+    parsed: Any,
+    change: Any,
+    anomaly_id: uuid.UUID,
+    actor: str,
+) -> Response:
+    """An inline triage form's answer: nothing (the stream shows the change), or why not,
+    as text for the form's own message slot."""
+    if isinstance(parsed, forms.FormErrors):
+        message = "; ".join(parsed.values())
+        return HTMLResponse(escape(message), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    try:
+        await state.writes.apply(change, anomaly_id, parsed, actor=actor)
+    except DomainError as error:
+        if error.status_code == status.HTTP_404_NOT_FOUND:
+            raise
+        return HTMLResponse(escape(error.message), status_code=error.status_code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,7 +1,7 @@
 """Spacecraft in orbit: NORAD catalogue numbers and one current element set each.
 
 Revision ID: 0006_orbits
-Revises: 0003_consumers
+Revises: 0005_roles
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from galactic_goofs.db import UTCDateTime
 
 revision = "0006_orbits"
-down_revision = "0003_consumers"
+down_revision = "0005_roles"
 branch_labels = None
 depends_on = None
 

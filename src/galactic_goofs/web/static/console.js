@@ -62,6 +62,11 @@
       resync();
       return;
     }
+    if (resyncing) {
+      // The snapshot on its way may be older than this frame: apply it after the snapshot.
+      early.set(frame.seq, frame);
+      return;
+    }
     if (frame.seq <= applied) return;
     if (frame.seq > applied + 1) {
       // Frames we never saw (this tab joined late, or a relay was missed): ask for them.
@@ -93,13 +98,77 @@
     applied = frame.seq;
     const template = document.createElement("template");
     template.innerHTML = frame.data;
-    for (const fragment of Array.from(template.content.children)) {
+    const fragments = Array.from(template.content.children);
+    const line = fragments.find((fragment) => fragment.dataset.fragment === "event");
+    const created = Boolean(line && line.classList.contains("created"));
+    let matches = 0; // how the change moved the count of spacecraft the board's search matches
+    let left = false; // a row left the page
+    for (const fragment of fragments) {
       const kind = fragment.dataset.fragment;
-      if (kind === "row") upsertRow(fragment);
-      else if (kind === "removed") removeById(fragment.id);
-      else if (kind === "summary") replaceById(fragment);
+      if (kind === "row" || kind === "removed") {
+        const moved = searchMatchesMoved(fragment, created);
+        matches = moved === null || matches === null ? null : matches + moved;
+        const shown = Boolean(document.getElementById(fragment.id));
+        if (kind === "row") upsertRow(fragment);
+        else removeById(fragment.id);
+        left = left || (shown && !document.getElementById(fragment.id));
+      } else if (kind === "summary") replaceById(fragment);
       else if (kind === "event") addFeedLine(fragment);
+      else if (kind === "triage") upsertTriage(fragment);
+      else if (kind === "note") addNote(fragment);
     }
+    // Pages that summarise events (analytics) re-fetch themselves on this, debounced.
+    document.body.dispatchEvent(new CustomEvent("goofs:event"));
+    recount(matches, left);
+  }
+
+  // ---- the range line and the pager -----------------------------------------------------
+
+  // Without a search the summary in the frame holds the board's total. With one, the change
+  // moves it by one when we can tell whether the spacecraft matched before: it is on the
+  // page, it was just registered, or the page shows every match. Otherwise (a search over
+  // several pages changed off the page) null: only the server knows.
+  function searchMatchesMoved(fragment, created) {
+    const board = document.getElementById("board");
+    if (!board || !board.dataset.q.trim()) return 0;
+    const current = document.getElementById(fragment.id);
+    const rows = document.getElementById("fleet-rows").children.length;
+    const showsAll = Number(board.dataset.offset) === 0 && rows === Number(board.dataset.total);
+    let before = false;
+    if (current) before = true;
+    else if (!created && !showsAll) return null;
+    const after = fragment.dataset.fragment === "row" && matchesBoard(fragment, board);
+    return Number(after) - Number(before);
+  }
+
+  function recount(matches, left) {
+    const board = document.getElementById("board");
+    if (!board) return;
+    if (matches === null) {
+      resync();
+      return;
+    }
+    let total = Number(board.dataset.total) + matches;
+    if (!board.dataset.q.trim()) {
+      const counted = (board.dataset.status || "total").toLowerCase();
+      const count = document.querySelector(`#summary .${counted} .count`);
+      if (count) total = Number(count.textContent);
+    }
+    board.dataset.total = String(total);
+    const limit = Number(board.dataset.limit);
+    const offset = Number(board.dataset.offset);
+    const page = Number(board.dataset.page);
+    const rows = document.getElementById("fleet-rows").children.length;
+    if (left && rows === limit - 1 && offset + rows < total) {
+      // A row left a full page: which one slides in from the next page only the server knows.
+      resync();
+      return;
+    }
+    const pages = Math.max(1, Math.ceil(total / limit));
+    const shown = rows ? `${offset + 1}–${offset + rows} of ${total.toLocaleString("en")}` : "None";
+    board.querySelector(".range").textContent = `${shown} · page ${page} of ${pages}`;
+    board.querySelector(".pagination .next").disabled = page >= pages;
+    board.querySelector(".empty").hidden = rows > 0;
   }
 
   function replaceById(fragment) {
@@ -118,11 +187,53 @@
     if (current) {
       if (current.dataset.editing) return; // the operator's edit wins; a stale save gets a 409
       if (Number(current.dataset.version) > Number(row.dataset.version)) return;
-      if (!matchesBoard(row, board)) current.remove();
+      if (!board) swapIn(current, row); // a spacecraft's own page: its one row
+      else if (!matchesBoard(row, board)) current.remove();
       else swapIn(current, row);
       return;
     }
     if (board && matchesBoard(row, board)) insertSorted(row, board);
+  }
+
+  // The triage queue keeps the server's order: shelved last, then by severity, then oldest
+  // first (`data-sort` holds that key). On a spacecraft's page it shows that spacecraft's only.
+  function upsertTriage(item) {
+    const list = document.getElementById("triage-items");
+    if (!list) return;
+    const only = list.dataset.spacecraft;
+    if (only && item.dataset.spacecraft !== only) return;
+    const current = document.getElementById(item.id);
+    if (current && current.contains(document.activeElement) && current.querySelector("details[open]")) {
+      // Someone is typing in its forms: keep them, refresh only what it says.
+      for (const part of [".head", ".description", ".waiting"]) {
+        const fresh = item.querySelector(part);
+        const old = current.querySelector(part);
+        if (fresh && old) swapIn(old, fresh);
+      }
+      return;
+    }
+    if (current) current.remove();
+    else if (only) {
+      // A new anomaly on this spacecraft: the notes shown were the previous one's.
+      const notes = document.getElementById("notes");
+      if (notes) {
+        notes.replaceChildren();
+        notes.dataset.anomaly = item.id.replace(/^anomaly-/, "");
+      }
+    }
+    const after = Array.from(list.children).find((other) => other.dataset.sort > item.dataset.sort);
+    if (after) after.before(item);
+    else list.append(item);
+    htmx.process(item);
+    refreshTimes(item);
+  }
+
+  function addNote(note) {
+    const notes = document.getElementById("notes");
+    if (!notes || notes.dataset.anomaly !== note.dataset.anomaly) return;
+    if (document.getElementById(note.id)) return;
+    notes.append(note);
+    refreshTimes(note);
   }
 
   function matchesBoard(row, board) {
@@ -150,13 +261,14 @@
     htmx.process(row);
     refreshTimes(row);
     if (body.children.length > limit) body.lastElementChild.remove();
-    const empty = board.querySelector(".empty");
-    if (empty) empty.remove();
   }
 
   function addFeedLine(line) {
     const feed = document.getElementById("feed");
     if (document.getElementById(line.id)) return;
+    // A spacecraft's timeline: its own events only, and none pushed onto an older page.
+    if (feed.dataset.spacecraft && feed.dataset.spacecraft !== line.dataset.spacecraft) return;
+    if (feed.dataset.paged) return;
     feed.prepend(line);
     refreshTimes(line);
     while (feed.children.length > FEED_SIZE) feed.lastElementChild.remove();
@@ -171,6 +283,11 @@
   // Start over from the server's current state: after a reset, or frames nobody can replay.
   function resync() {
     if (resyncing) return resyncing;
+    if (document.body.dataset.page === "spacecraft" || document.body.dataset.page === "analytics") {
+      // The snapshot is the board's; a spacecraft's page simply loads again.
+      window.location.reload();
+      return Promise.resolve();
+    }
     const board = document.getElementById("board");
     const query = new URLSearchParams({
       q: board ? board.dataset.q : "",
@@ -347,10 +464,23 @@
     return "";
   }
 
+  // "waiting 4 min": how long an anomaly has waited, as a duration rather than a moment.
+  function waited(iso) {
+    const minutes = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+    if (minutes < 1) return "under a minute";
+    if (minutes < 120) return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
+  }
+
   function refreshTimes(root) {
     for (const time of root.querySelectorAll("time[data-ago]")) {
       if (!time.title) time.title = time.textContent.trim();
       time.textContent = ago(time.dateTime);
+    }
+    for (const time of root.querySelectorAll("time[data-waiting]")) {
+      if (!time.title) time.title = time.textContent.trim();
+      time.textContent = waited(time.dateTime);
     }
   }
 

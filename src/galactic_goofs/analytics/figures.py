@@ -1,0 +1,195 @@
+"""Availability, MTTA, MTTR and MTBF from intervals: plain arithmetic, no database.
+
+Definitions (the console says them too):
+- observed time: the window's overlap with the spacecraft's existence (created .. deleted),
+  minus its maintenance;
+- downtime: time MALFUNCTIONING inside the observed time (so never inside maintenance);
+- availability = 1 - downtime / observed, or None when nothing was observed;
+- malfunctions: anomalies opened in the window, except the planned ones (opened in maintenance);
+- MTTA = mean(acknowledged_at - opened_at) over anomalies acknowledged in the window;
+- MTTR = mean(resolved_at - opened_at) over anomalies resolved in the window ("resolved");
+- MTBF = uptime (observed - downtime) / malfunctions, or None without malfunctions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+Span = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    spacecraft_id: uuid.UUID
+    name: str
+    cospar_id: str
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outage:
+    """One anomaly's interval: from its opening to its resolution (or now, if still open)."""
+
+    spacecraft_id: uuid.UUID
+    subsystem: str
+    severity: str
+    opened_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    planned: bool = False
+
+
+@dataclass
+class Timeline:
+    """Everything measured in a window: lifetimes, maintenance and anomalies, by spacecraft."""
+
+    now: datetime
+    lifetimes: dict[uuid.UUID, Lifetime] = field(default_factory=dict)
+    maintenance: dict[uuid.UUID, list[Span]] = field(default_factory=lambda: defaultdict(list))
+    outages: dict[uuid.UUID, list[Outage]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class Breakdown:
+    malfunctions: int = 0
+    downtime_seconds: float = 0.0
+
+
+@dataclass
+class Figures:
+    observed_seconds: float = 0.0
+    downtime_seconds: float = 0.0
+    malfunctions: int = 0
+    acknowledge_seconds: list[float] = field(default_factory=list)
+    resolve_seconds: list[float] = field(default_factory=list)
+    by_subsystem: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
+    by_severity: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
+
+    @property
+    def availability(self) -> float | None:
+        if self.observed_seconds <= 0:
+            return None
+        return 1 - self.downtime_seconds / self.observed_seconds
+
+    @property
+    def uptime_seconds(self) -> float:
+        return self.observed_seconds - self.downtime_seconds
+
+    @property
+    def mtta_seconds(self) -> float | None:
+        return _mean(self.acknowledge_seconds)
+
+    @property
+    def mttr_seconds(self) -> float | None:
+        return _mean(self.resolve_seconds)
+
+    @property
+    def mtbf_seconds(self) -> float | None:
+        return self.uptime_seconds / self.malfunctions if self.malfunctions else None
+
+    def add(self, other: Figures) -> None:
+        self.observed_seconds += other.observed_seconds
+        self.downtime_seconds += other.downtime_seconds
+        self.malfunctions += other.malfunctions
+        self.acknowledge_seconds += other.acknowledge_seconds
+        self.resolve_seconds += other.resolve_seconds
+        for mine, theirs in (
+            (self.by_subsystem, other.by_subsystem),
+            (self.by_severity, other.by_severity),
+        ):
+            for key, part in theirs.items():
+                mine[key].malfunctions += part.malfunctions
+                mine[key].downtime_seconds += part.downtime_seconds
+
+
+def measure_spacecraft(
+    timeline: Timeline, spacecraft_id: uuid.UUID, start: datetime, end: datetime
+) -> Figures:
+    figures = Figures()
+    life = timeline.lifetimes.get(spacecraft_id)
+    if life is None:
+        return figures
+    observed = _observed(life, timeline.maintenance.get(spacecraft_id, ()), start, end)
+    figures.observed_seconds = sum(_seconds(span) for span in observed)
+    for outage in timeline.outages.get(spacecraft_id, ()):
+        downtime = _overlap((outage.opened_at, outage.resolved_at or timeline.now), observed)
+        figures.downtime_seconds += downtime
+        opened_here = start <= outage.opened_at < end
+        counted = opened_here and not outage.planned
+        if counted:
+            figures.malfunctions += 1
+        if counted or downtime:
+            for breakdown in (
+                figures.by_subsystem[outage.subsystem],
+                figures.by_severity[outage.severity],
+            ):
+                breakdown.malfunctions += counted
+                breakdown.downtime_seconds += downtime
+        if outage.acknowledged_at is not None and start <= outage.acknowledged_at < end:
+            figures.acknowledge_seconds.append(_seconds((outage.opened_at, outage.acknowledged_at)))
+        if outage.resolved_at is not None and start <= outage.resolved_at < end:
+            figures.resolve_seconds.append(_seconds((outage.opened_at, outage.resolved_at)))
+    return figures
+
+
+def measure_fleet(timeline: Timeline, start: datetime, end: datetime) -> Figures:
+    figures = Figures()
+    for spacecraft_id in timeline.lifetimes:
+        figures.add(measure_spacecraft(timeline, spacecraft_id, start, end))
+    return figures
+
+
+def buckets(start: datetime, end: datetime, count: int) -> list[Span]:
+    """`count` equal consecutive spans covering start .. end."""
+    step = (end - start) / count
+    return [
+        (start + step * i, end if i == count - 1 else start + step * (i + 1)) for i in range(count)
+    ]
+
+
+def _observed(
+    life: Lifetime, maintenance: Iterable[Span], start: datetime, end: datetime
+) -> list[Span]:
+    low = max(start, life.created_at)
+    high = min(end, life.deleted_at) if life.deleted_at is not None else end
+    if low >= high:
+        return []
+    spans = [(low, high)]
+    for hole_start, hole_end in sorted(maintenance):
+        spans = [piece for span in spans for piece in _minus(span, (hole_start, hole_end))]
+    return spans
+
+
+def _minus(span: Span, hole: Span) -> list[Span]:
+    (low, high), (hole_low, hole_high) = span, hole
+    if hole_high <= low or hole_low >= high:
+        return [span]
+    pieces = []
+    if hole_low > low:
+        pieces.append((low, hole_low))
+    if hole_high < high:
+        pieces.append((hole_high, high))
+    return pieces
+
+
+def _overlap(interval: Span, spans: Sequence[Span]) -> float:
+    low, high = interval
+    total = 0.0
+    for span_low, span_high in spans:
+        shared = min(high, span_high) - max(low, span_low)
+        if shared > timedelta(0):
+            total += shared.total_seconds()
+    return total
+
+
+def _seconds(span: Span) -> float:
+    return (span[1] - span[0]).total_seconds()
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None

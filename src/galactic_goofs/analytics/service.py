@@ -1,0 +1,205 @@
+"""Fleet analytics read from interval records: anomalies, lifetimes, maintenance windows.
+
+Each request loads only the intervals that touch its window (by indexed times) and measures
+them (`analytics.figures`); nothing replays the event log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from galactic_goofs.analytics import figures
+from galactic_goofs.analytics.figures import Figures, Lifetime, Outage, Timeline
+from galactic_goofs.analytics.models import DeletedSpacecraft, MaintenancePeriod
+from galactic_goofs.analytics.schemas import (
+    Bucket,
+    FleetAnalytics,
+    SeverityFigures,
+    SpacecraftAvailability,
+    SpacecraftRow,
+    SubsystemFigures,
+    Window,
+)
+from galactic_goofs.anomalies.models import Anomaly
+from galactic_goofs.db import utcnow
+from galactic_goofs.errors import NotFound
+from galactic_goofs.fleet.models import Spacecraft
+
+
+async def load(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    spacecraft_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Timeline:
+    """The intervals that touch start .. end, of one spacecraft or the whole fleet."""
+    timeline = Timeline(now=now or utcnow())
+    living = select(
+        Spacecraft.id,
+        Spacecraft.name,
+        Spacecraft.cospar_id,
+        Spacecraft.created_at,
+        Spacecraft.maintenance_started,
+        Spacecraft.maintenance_starts_at,
+        Spacecraft.maintenance_ends_at,
+    ).where(Spacecraft.created_at < end)
+    deleted = select(DeletedSpacecraft).where(
+        DeletedSpacecraft.deleted_at > start, DeletedSpacecraft.created_at < end
+    )
+    periods = select(
+        MaintenancePeriod.spacecraft_id, MaintenancePeriod.started_at, MaintenancePeriod.ended_at
+    ).where(MaintenancePeriod.ended_at > start, MaintenancePeriod.started_at < end)
+    anomalies = select(
+        Anomaly.spacecraft_id,
+        Anomaly.subsystem,
+        Anomaly.severity,
+        Anomaly.opened_at,
+        Anomaly.acknowledged_at,
+        Anomaly.resolved_at,
+        Anomaly.planned,
+    ).where(
+        Anomaly.opened_at < end,
+        or_(
+            Anomaly.opened_at >= start, Anomaly.resolved_at >= start, Anomaly.resolved_at.is_(None)
+        ),
+    )
+    if spacecraft_id is not None:
+        living = living.where(Spacecraft.id == spacecraft_id)
+        deleted = deleted.where(DeletedSpacecraft.spacecraft_id == spacecraft_id)
+        periods = periods.where(MaintenancePeriod.spacecraft_id == spacecraft_id)
+        anomalies = anomalies.where(Anomaly.spacecraft_id == spacecraft_id)
+
+    for row in await session.execute(living):
+        timeline.lifetimes[row.id] = Lifetime(row.id, row.name, row.cospar_id, row.created_at)
+        if row.maintenance_started and row.maintenance_starts_at is not None:
+            until = min(row.maintenance_ends_at or timeline.now, timeline.now)
+            timeline.maintenance[row.id].append((row.maintenance_starts_at, until))
+    for gone in await session.scalars(deleted):
+        timeline.lifetimes[gone.spacecraft_id] = Lifetime(
+            gone.spacecraft_id, gone.name, gone.cospar_id, gone.created_at, gone.deleted_at
+        )
+    for period in await session.execute(periods):
+        timeline.maintenance[period.spacecraft_id].append((period.started_at, period.ended_at))
+    for anomaly in await session.execute(anomalies):
+        timeline.outages[anomaly.spacecraft_id].append(
+            Outage(
+                anomaly.spacecraft_id,
+                anomaly.subsystem,
+                anomaly.severity,
+                anomaly.opened_at,
+                anomaly.acknowledged_at,
+                anomaly.resolved_at,
+                anomaly.planned,
+            )
+        )
+    return timeline
+
+
+async def fleet(session: AsyncSession, window: Window) -> FleetAnalytics:
+    now = utcnow()
+    start = now - window.length
+    timeline = await load(session, start, now, now=now)
+    return fleet_figures(window, figures.measure_fleet(timeline, start, now))
+
+
+def fleet_figures(window: Window, measured: Figures) -> FleetAnalytics:
+    def pareto(breakdown: dict[str, figures.Breakdown]) -> list[tuple[str, figures.Breakdown]]:
+        return sorted(
+            breakdown.items(), key=lambda item: (-item[1].downtime_seconds, -item[1].malfunctions)
+        )
+
+    return FleetAnalytics(
+        window=window,
+        availability=measured.availability,
+        malfunctions=measured.malfunctions,
+        mtta_seconds=measured.mtta_seconds,
+        mttr_seconds=measured.mttr_seconds,
+        mtbf_seconds=measured.mtbf_seconds,
+        by_subsystem=[
+            SubsystemFigures(
+                subsystem=name,
+                malfunctions=part.malfunctions,
+                downtime_seconds=part.downtime_seconds,
+            )
+            for name, part in pareto(measured.by_subsystem)
+        ],
+        by_severity=[
+            SeverityFigures(
+                severity=name,
+                malfunctions=part.malfunctions,
+                downtime_seconds=part.downtime_seconds,
+            )
+            for name, part in pareto(measured.by_severity)
+        ],
+    )
+
+
+async def spacecraft(
+    session: AsyncSession, spacecraft_id: uuid.UUID, window: Window, buckets: int
+) -> SpacecraftAvailability:
+    now = utcnow()
+    start = now - window.length
+    timeline = await load(session, start, now, spacecraft_id=spacecraft_id, now=now)
+    if spacecraft_id not in timeline.lifetimes and not await _ever_existed(session, spacecraft_id):
+        raise NotFound(f"no spacecraft with id {spacecraft_id}")
+    measured = figures.measure_spacecraft(timeline, spacecraft_id, start, now)
+    return SpacecraftAvailability(
+        availability=measured.availability,
+        downtime_seconds=measured.downtime_seconds,
+        malfunctions=measured.malfunctions,
+        mttr_seconds=measured.mttr_seconds,
+        buckets=[
+            Bucket(
+                start=low,
+                end=high,
+                availability=figures.measure_spacecraft(
+                    timeline, spacecraft_id, low, high
+                ).availability,
+            )
+            for low, high in figures.buckets(start, now, buckets)
+        ],
+    )
+
+
+async def spacecraft_rows(session: AsyncSession, window: Window) -> list[SpacecraftRow]:
+    """One row per spacecraft that existed in the window, least available first."""
+    now = utcnow()
+    start = now - window.length
+    timeline = await load(session, start, now, now=now)
+    rows = []
+    for life in timeline.lifetimes.values():
+        measured = figures.measure_spacecraft(timeline, life.spacecraft_id, start, now)
+        rows.append(
+            SpacecraftRow(
+                spacecraft_id=life.spacecraft_id,
+                name=life.name,
+                cospar_id=life.cospar_id,
+                deleted=life.deleted_at is not None,
+                availability=measured.availability,
+                observed_seconds=measured.observed_seconds,
+                downtime_seconds=measured.downtime_seconds,
+                malfunctions=measured.malfunctions,
+                mtta_seconds=measured.mtta_seconds,
+                mttr_seconds=measured.mttr_seconds,
+                mtbf_seconds=measured.mtbf_seconds,
+            )
+        )
+    rows.sort(key=lambda row: (_sort_key(row.availability), row.name))
+    return rows
+
+
+def _sort_key(availability: float | None) -> float:
+    return 2.0 if availability is None else availability
+
+
+async def _ever_existed(session: AsyncSession, spacecraft_id: uuid.UUID) -> bool:
+    """A spacecraft deleted before the window still has (empty) analytics; an unknown id not."""
+    if await session.get(DeletedSpacecraft, spacecraft_id) is not None:
+        return True
+    return await session.get(Spacecraft, spacecraft_id) is not None
