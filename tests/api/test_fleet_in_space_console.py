@@ -4,6 +4,7 @@ the demo fleet's button."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import httpx
@@ -36,8 +37,8 @@ async def test_an_imported_fleet_arrives_on_an_open_console(goofs_sqlite: Runnin
                 break
 
     assert code == 0
-    assert "registered <strong>Hubble Space Telescope</strong>" in frames[0].data
-    assert "registered <strong>Terra</strong>" in frames[1].data
+    assert re.search(r"registered <a [^>]*><strong>Hubble Space Telescope</strong>", frames[0].data)
+    assert re.search(r"registered <a [^>]*><strong>Terra</strong>", frames[1].data)
 
 
 async def test_the_demo_button_loads_the_fleet_once_for_an_operator(goofs_sqlite: Running) -> None:
