@@ -17,13 +17,14 @@ Name = Annotated[
 Description = Annotated[str, validation.Text("description", max_length=500)]
 CosparId = validation.CosparId
 Reason = Annotated[str, validation.Text("reason", max_length=1000)]
+MAX_NORAD_ID = 339_999
 NoradId = Annotated[
     int,
     Field(
         ge=1,
         # The largest number a TLE can carry (Alpha-5, as sgp4 reads it); past it no element
         # set could ever match.
-        le=339_999,
+        le=MAX_NORAD_ID,
         examples=[25544],
         description="NORAD catalogue number (what element sets are keyed by)",
     ),

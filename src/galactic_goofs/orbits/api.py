@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError
 
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
@@ -30,30 +30,47 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The spacecraft has no orbit yet"},
 }
 OmmList = Annotated[list[OmmElements], Field(min_length=1, max_length=1)]
+_YEAR = "(195[7-9]|19[6-9][0-9]|20[0-9]{2})"
+_LEAP_YEAR = "(196[048]|197[26]|198[048]|199[26]|20[02468][048]|20[13579][26])"
+_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+AT_PATTERN = (
+    f"^({_YEAR}-{_DAY}|{_LEAP_YEAR}-02-29)"
+    "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?"
+    "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
+)
+"""An ISO 8601 moment from 1957 to 2099, as the schema shows it: every date it lets through
+exists (a leap day only in a leap year), so a client, or a fuzzer, can tell exactly what is
+accepted. The space age, and what Skyfield's data covers."""
 At = Annotated[
-    datetime | None,
-    Query(description="ISO 8601 moment (UTC when no offset is given); default: now"),
+    str | None,
+    Query(
+        pattern=AT_PATTERN,
+        description="ISO 8601 moment, 1957 to 2099 (UTC when no offset is given); default: now",
+        examples=["2026-12-03T12:00:00Z"],
+    ),
 ]
+_MOMENT = TypeAdapter(datetime)
 
 
-EARLIEST, LATEST = datetime(1957, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-"""The span of moments worth asking about: the space age, and what Skyfield's data covers."""
-
-
-def _utc(at: datetime | None) -> datetime | None:
+def _utc(at: str | None) -> datetime | None:
     if at is None:
         return None
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    if not EARLIEST <= at < LATEST:
-        raise Unprocessable(f"must be between {EARLIEST:%Y} and {LATEST:%Y}", ("query", "at"))
-    return at
+    try:
+        moment = _MOMENT.validate_python(at)
+    except ValidationError as error:
+        # The pattern admits only real moments; this guards against a parser that disagrees.
+        raise Unprocessable("must be an ISO 8601 moment", ("query", "at")) from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @router.put(
     "/spacecraft/{spacecraft_id}/orbit",
     responses={
         404: ERRORS[404],
-        409: {"description": "The elements' NORAD ID belongs to another spacecraft"},
+        409: {
+            "description": "The elements are for another NORAD ID than the spacecraft's, "
+            "or theirs is taken"
+        },
         422: {"description": "Elements that do not check out"},
     },
 )
@@ -94,9 +111,15 @@ async def track(
     at: At = None,
     minutes: Annotated[
         float | None,
-        Query(gt=0, le=1440, description="Back and ahead of `at`; default one orbit"),
+        Query(
+            gt=0,
+            le=service.MAX_TRACK_MINUTES,
+            description="Back and ahead of `at`; default one orbit",
+        ),
     ] = None,
-    step: Annotated[int, Query(ge=10, le=3600, description="Seconds between points")] = 60,
+    step: Annotated[
+        int, Query(ge=service.MIN_TRACK_STEP, le=3600, description="Seconds between points")
+    ] = 60,
 ) -> TrackRead:
     return await service.track(
         session, spacecraft_id, at=_utc(at), minutes=minutes, step_seconds=step

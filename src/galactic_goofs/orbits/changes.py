@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from galactic_goofs.db import utcnow
-from galactic_goofs.errors import Unprocessable
+from galactic_goofs.errors import Conflict
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet import service as fleet
@@ -34,7 +34,8 @@ def set_orbit_of(
         fleet.ensure_norad_id_free(session, given.norad_id)
         craft.norad_id = given.norad_id
     elif craft.norad_id != given.norad_id:
-        raise Unprocessable(
+        # Good elements, for another spacecraft than this one: the fleet's state is in the way.
+        raise Conflict(
             f"these elements are for NORAD {given.norad_id}, but {craft.name} is "
             f"NORAD {craft.norad_id}"
         )

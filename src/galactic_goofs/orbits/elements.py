@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sgp4.api import WGS72, Satrec, jday
 
 from galactic_goofs.errors import Unprocessable
+from galactic_goofs.fleet.schemas import MAX_NORAD_ID
 from galactic_goofs.orbits.models import Source
 
 TLE_LINE_LENGTH = 69
@@ -144,7 +145,7 @@ class OmmElements(BaseModel):
     MEAN_ANOMALY: float = Field(ge=0, le=360)
     EPHEMERIS_TYPE: int = 0
     CLASSIFICATION_TYPE: Annotated[str, StringConstraints(max_length=1)] = "U"
-    NORAD_CAT_ID: int = Field(ge=1, le=999_999_999)
+    NORAD_CAT_ID: int = Field(ge=1, le=MAX_NORAD_ID)
     ELEMENT_SET_NO: int = Field(default=999, ge=0)
     REV_AT_EPOCH: int = Field(default=0, ge=0)
     BSTAR: float = Field(ge=-1, le=1)

@@ -30,7 +30,11 @@ from galactic_goofs.orbits.schemas import (
 )
 from galactic_goofs.orbits.stations import GroundStation
 
-MAX_TRACK_POINTS = 2000
+MAX_TRACK_MINUTES = 1440
+MIN_TRACK_STEP = 30
+MAX_TRACK_POINTS = 2 * MAX_TRACK_MINUTES * 60 // MIN_TRACK_STEP
+"""As many points as the longest track at the shortest step: whatever the schema lets through
+is answered (a day each way every 30 s is 5,760 points, a few milliseconds of propagation)."""
 MAX_PASS_HOURS = 168
 MAX_LISTED_IDS = 500
 """Beyond this many ids, reading every row beats a statement with that many parameters."""
