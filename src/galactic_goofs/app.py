@@ -28,7 +28,7 @@ from galactic_goofs.auth.dependencies import Forbidden, NotAuthenticated, requir
 from galactic_goofs.clock import Clock
 from galactic_goofs.db import Database
 from galactic_goofs.deps import StateDep
-from galactic_goofs.errors import DomainError
+from galactic_goofs.errors import DomainError, Unprocessable
 from galactic_goofs.events import api as events_api
 from galactic_goofs.events import service as events_service
 from galactic_goofs.events.broker import create_broker
@@ -40,6 +40,7 @@ from galactic_goofs.middleware import BodySizeLimitMiddleware, SecurityHeadersMi
 from galactic_goofs.notifications import api as webhooks_api
 from galactic_goofs.notifications import views as webhooks_views
 from galactic_goofs.notifications.dispatch import Sender, WebhookDispatch, parse_schedule
+from galactic_goofs.orbits import api as orbits_api
 from galactic_goofs.outage import CONNECTION_ERRORS, database_unavailable
 from galactic_goofs.routing import DocumentedMethodsMiddleware
 from galactic_goofs.settings import Settings
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(fleet_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(anomalies_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(events_api.router, dependencies=watching, responses=REFUSALS)
+    app.include_router(orbits_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(analytics_api.router, dependencies=watching, responses=REFUSALS)
     app.include_router(views.router, dependencies=watching)
     app.include_router(analytics_views.router, dependencies=watching)
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     app.include_router(webhooks_views.router)
     views.mount_static(app)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(Unprocessable, _unprocessable)
     app.add_exception_handler(NotAuthenticated, auth_views.not_authenticated)
     app.add_exception_handler(Forbidden, auth_views.forbidden)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -225,6 +228,12 @@ def _start_webhooks(
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+
+async def _unprocessable(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, Unprocessable)
+    problem = {"type": "value_error", "loc": list(error.loc), "msg": error.message}
+    return JSONResponse({"detail": [problem]}, status_code=error.status_code)
 
 
 async def _database_ok(db: Database) -> bool:

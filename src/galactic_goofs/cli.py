@@ -1,4 +1,5 @@
-"""`goofs`: serve the console and API, apply migrations, manage operators and API tokens."""
+"""`goofs`: serve the console and API, apply migrations, manage operators and API tokens,
+import a fleet and its orbits."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ import socket
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
-from galactic_goofs import migrate
+from galactic_goofs import loading, migrate
 from galactic_goofs.auth import commands as accounts
 from galactic_goofs.auth import service as auth
 from galactic_goofs.db import Database
 from galactic_goofs.errors import DomainError
+from galactic_goofs.fleet.importing import Format
 from galactic_goofs.settings import Settings
 from galactic_goofs.web import assets
 
@@ -53,6 +56,25 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1, help="processes (needs a Redis broker)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    load = commands.add_parser(
+        "import", help="add or update spacecraft from a CSV file (ours or CelesTrak's SATCAT)"
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--format",
+        choices=[format.value for format in Format],
+        help="csv: name,cospar_id[,norad_id][,status]; satcat: CelesTrak's SATCAT CSV "
+        "(default: told by the header)",
+    )
+    load.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    load.add_argument(
+        "--strict", action="store_true", help="import nothing unless every row is valid"
+    )
+    tle = commands.add_parser(
+        "import-tle", help="set orbits from a file of TLE sets, matched by NORAD ID, then name"
+    )
+    tle.add_argument("file", type=Path)
+    commands.add_parser("demo", help="add a demo fleet of real spacecraft with orbits")
     user = commands.add_parser("user", help="manage operators").add_subparsers(
         dest="action", required=True
     )
@@ -95,6 +117,28 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_migrate(settings))
         print("database is up to date")
         return 0
+    if args.command in ("import", "import-tle"):
+        text = loading.read_file(args.file, sys.stderr)
+        if text is None:
+            return 1
+        if args.command == "import":
+            return asyncio.run(
+                loading.import_fleet(
+                    settings,
+                    args.file,
+                    text,
+                    format=Format(args.format) if args.format else None,
+                    dry_run=args.dry_run,
+                    strict=args.strict,
+                    out=sys.stdout,
+                    err=sys.stderr,
+                )
+            )
+        return asyncio.run(
+            loading.import_tle(settings, args.file, text, out=sys.stdout, err=sys.stderr)
+        )
+    if args.command == "demo":
+        return asyncio.run(loading.load_demo(settings, out=sys.stdout))
     if args.command in ("user", "token"):
         asyncio.run(_migrate(settings))
         try:

@@ -20,6 +20,14 @@ class Conflict(DomainError):
 
 
 class Unprocessable(DomainError):
-    """Well-formed, but not a value the rules accept (a time already past, say)."""
+    """Well-formed input that says something impossible (a TLE whose checksum fails).
+
+    Answered in the shape of a validation error (`{"detail": [{"loc", "msg", "type"}]}`), at
+    `loc`, the field it concerns, like every other 422.
+    """
 
     status_code = 422
+
+    def __init__(self, message: str, loc: tuple[str, ...] = ("body",)) -> None:
+        super().__init__(message)
+        self.loc = loc

@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from galactic_goofs.orbits.stations import DEFAULT_STATIONS, GroundStation, parse_stations
+
 
 def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd() / 'galactic_goofs.db'}"
@@ -61,6 +63,19 @@ class Settings(BaseSettings):
 
         parse_schedule(schedule)
         return schedule
+
+    ground_stations: str = DEFAULT_STATIONS
+    """`Name:latitude:longitude[:min_elevation]`, comma-separated (see `orbits.stations`)."""
+
+    @field_validator("ground_stations")
+    @classmethod
+    def valid_ground_stations(cls, text: str) -> str:
+        parse_stations(text)
+        return text
+
+    @property
+    def stations(self) -> tuple[GroundStation, ...]:
+        return parse_stations(self.ground_stations)
 
     @field_validator("database_url")
     @classmethod

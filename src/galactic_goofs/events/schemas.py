@@ -14,6 +14,7 @@ class EventType(StrEnum):
     MALFUNCTIONED = "spacecraft.malfunctioned"
     REPAIRED = "spacecraft.repaired"
     DELETED = "spacecraft.deleted"
+    ORBIT_UPDATED = "spacecraft.orbit_updated"
     MAINTENANCE_STARTED = "spacecraft.maintenance_started"
     MAINTENANCE_ENDED = "spacecraft.maintenance_ended"
     ACKNOWLEDGED = "anomaly.acknowledged"

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, Text, false
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from galactic_goofs.db import Base
@@ -24,12 +24,15 @@ class Spacecraft(Base):
         ),
         Index("ix_spacecraft_status_name", "status", "name"),
         Index("ix_spacecraft_name_id", "name", "id"),
+        Index("uq_spacecraft_norad_id", "norad_id", unique=True),
         Index("ix_spacecraft_maintenance_ends_at", "maintenance_ends_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(50))
     cospar_id: Mapped[str] = mapped_column(String(11), unique=True)
+    norad_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The NORAD catalogue number (US Space Force), which element sets are keyed by."""
     status: Mapped[str] = mapped_column(String(16), default=Status.NOMINAL)
     fault_subsystem: Mapped[str | None] = mapped_column(String(16))
     fault_severity: Mapped[str | None] = mapped_column(String(16))

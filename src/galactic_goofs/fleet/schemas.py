@@ -17,6 +17,18 @@ Name = Annotated[
 Description = Annotated[str, validation.Text("description", max_length=500)]
 CosparId = validation.CosparId
 Reason = Annotated[str, validation.Text("reason", max_length=1000)]
+MAX_NORAD_ID = 339_999
+NoradId = Annotated[
+    int,
+    Field(
+        ge=1,
+        # The largest number a TLE can carry (Alpha-5, as sgp4 reads it); past it no element
+        # set could ever match.
+        le=MAX_NORAD_ID,
+        examples=[25544],
+        description="NORAD catalogue number (what element sets are keyed by)",
+    ),
+]
 
 
 class RequestModel(BaseModel):
@@ -27,11 +39,13 @@ class SpacecraftCreate(RequestModel):
     name: Name
     cospar_id: CosparId
     status: Status = Status.NOMINAL
+    norad_id: NoradId | None = None
 
 
 class SpacecraftUpdate(RequestModel):
     name: Name | None = None
     cospar_id: CosparId | None = None
+    norad_id: NoradId | None = None
     version: int | None = Field(
         default=None, ge=1, description="The version you edited; a stale one is a 409."
     )
@@ -81,6 +95,7 @@ class SpacecraftRead(BaseModel):
     id: uuid.UUID
     name: str
     cospar_id: str
+    norad_id: int | None = None
     status: Status
     fault: Fault | None
     created_at: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,7 @@ def to_read(craft: Any) -> SpacecraftRead:
         id=craft.id,
         name=craft.name,
         cospar_id=craft.cospar_id,
+        norad_id=craft.norad_id,
         status=Status(craft.status),
         fault=fault,
         created_at=craft.created_at,
@@ -187,11 +188,14 @@ async def summary(session: AsyncSession) -> FleetSummary:
 def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.Random) -> Change:
     seq = events.claim_next_seq(session_writer(session))
     _ensure_cospar_id_free(session, data.cospar_id)
+    if data.norad_id is not None:
+        ensure_norad_id_free(session, data.norad_id)
     now = utcnow()
     craft = Spacecraft(
         id=uuid.uuid4(),
         name=data.name,
         cospar_id=data.cospar_id,
+        norad_id=data.norad_id,
         status=Status.NOMINAL,
         created_at=now,
         updated_at=now,
@@ -216,6 +220,47 @@ def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.
     return record(session, seq, EventType.CREATED, craft, actor, **details)
 
 
+def create_many(
+    session: Session, batch: Sequence[SpacecraftCreate], *, actor: str, rng: random.Random
+) -> list[Change]:
+    """`create` for many at once (an import): each its own event, the rules checked for the
+    whole batch in one query each, the rows written in one flush."""
+    cospar_ids = [data.cospar_id for data in batch]
+    norad_ids = [data.norad_id for data in batch if data.norad_id is not None]
+    if len(set(cospar_ids)) != len(cospar_ids) or len(set(norad_ids)) != len(norad_ids):
+        raise Conflict("a batch of new spacecraft repeats a COSPAR or NORAD ID")
+    taken = session.execute(
+        select(Spacecraft.name, Spacecraft.cospar_id, Spacecraft.norad_id).where(
+            or_(Spacecraft.cospar_id.in_(cospar_ids), Spacecraft.norad_id.in_(norad_ids))
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"{taken.name} ({taken.cospar_id}) is already registered")
+    changes = []
+    now = utcnow()
+    for data in batch:
+        seq = events.claim_next_seq(session_writer(session))
+        craft = Spacecraft(
+            id=uuid.uuid4(),
+            name=data.name,
+            cospar_id=data.cospar_id,
+            norad_id=data.norad_id,
+            status=Status.NOMINAL,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        if data.status is Status.MALFUNCTIONING:
+            _break(craft, faults.pick(rng), now)
+        session.add(craft)
+        changes.append(_record_row(session_writer(session), seq, EventType.CREATED, craft, actor))
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict("that change conflicts with the fleet as it is now; reload") from error
+    return changes
+
+
 def update(
     session: Session, spacecraft_id: uuid.UUID, data: SpacecraftUpdate, *, actor: str
 ) -> Change:
@@ -226,11 +271,15 @@ def update(
             f"{craft.name} was changed by someone else (you edited version {data.version}, "
             f"it is now at version {craft.version}); reload and try again"
         )
-    changes: dict[str, list[str]] = {}
+    changes: dict[str, list[Any]] = {}
     if data.cospar_id is not None and data.cospar_id != craft.cospar_id:
         _ensure_cospar_id_free(session, data.cospar_id)
         changes["cospar_id"] = [craft.cospar_id, data.cospar_id]
         craft.cospar_id = data.cospar_id
+    if data.norad_id is not None and data.norad_id != craft.norad_id:
+        ensure_norad_id_free(session, data.norad_id)
+        changes["norad_id"] = [craft.norad_id, data.norad_id]
+        craft.norad_id = data.norad_id
     if data.name is not None and data.name != craft.name:
         changes["name"] = [craft.name, data.name]
         craft.name = data.name
@@ -350,6 +399,7 @@ def delete(session: Session, spacecraft_id: uuid.UUID, *, actor: str) -> Change:
 
 
 def load(session: Session, spacecraft_id: uuid.UUID) -> Spacecraft:
+    """The spacecraft to change, in a change's session (NotFound when there is none)."""
     craft = session.get(Spacecraft, spacecraft_id)
     if craft is None:
         raise NotFound(f"no spacecraft with id {spacecraft_id}")
@@ -360,6 +410,12 @@ def _ensure_cospar_id_free(session: Session, cospar_id: str) -> None:
     holder = session.scalar(select(Spacecraft.name).where(Spacecraft.cospar_id == cospar_id))
     if holder is not None:
         raise Conflict(f"COSPAR ID {cospar_id} is already registered to {holder}")
+
+
+def ensure_norad_id_free(session: Session, norad_id: int) -> None:
+    holder = session.scalar(select(Spacecraft.name).where(Spacecraft.norad_id == norad_id))
+    if holder is not None:
+        raise Conflict(f"NORAD ID {norad_id} is already registered to {holder}")
 
 
 def _break(craft: Spacecraft, fault: faults.FaultTemplate, now: Any) -> None:

@@ -12,6 +12,7 @@ from galactic_goofs.db import Base
 from galactic_goofs.events import models as _events  # noqa: F401  (registers tables)
 from galactic_goofs.fleet import models as _fleet  # noqa: F401
 from galactic_goofs.notifications import models as _notifications  # noqa: F401
+from galactic_goofs.orbits import models as _orbits  # noqa: F401
 
 # Any number fits as long as it is ours alone; it serialises instances migrating at once.
 MIGRATION_LOCK_KEY = 0x60_0F5

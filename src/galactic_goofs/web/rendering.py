@@ -27,6 +27,7 @@ VERBS = {
     EventType.MALFUNCTIONED: "broke",
     EventType.REPAIRED: "fixed",
     EventType.DELETED: "deleted",
+    EventType.ORBIT_UPDATED: "gave new orbital elements to",
     EventType.MAINTENANCE_STARTED: "began maintenance on",
     EventType.MAINTENANCE_ENDED: "ended maintenance on",
     EventType.ACKNOWLEDGED: "acknowledged the anomaly on",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from galactic_goofs.anomalies.schemas import (
 )
 from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
+from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
 from galactic_goofs.errors import Conflict, DomainError
 from galactic_goofs.events import service as events
@@ -36,6 +37,8 @@ from galactic_goofs.fleet.schemas import (
     SpacecraftRead,
     SpacecraftUpdate,
 )
+from galactic_goofs.orbits import demo
+from galactic_goofs.orbits import service as orbits
 from galactic_goofs.state import AppState
 from galactic_goofs.web import analytics as analytics_views
 from galactic_goofs.web import forms, rendering
@@ -141,6 +144,23 @@ async def index(
     context["form"] = {"values": {}, "errors": {}}
     context["operator"] = operator
     return templates.TemplateResponse(request, "index.html", context)
+
+
+@router.get("/map", response_class=HTMLResponse)
+async def fleet_map(
+    request: Request, session: ReadSession, state: StateDep, operator: MaybeSignedIn
+) -> HTMLResponse:
+    """The fleet where it is now; `map.js` moves it every few seconds from /api/v1/positions."""
+    positions = await orbits.fleet_positions(session, state.orbits)
+    context = {"positions": positions, "operator": operator}
+    return templates.TemplateResponse(request, "map.html", context)
+
+
+@router.post("/console/demo")
+async def load_demo(state: StateDep, actor: Actor) -> RedirectResponse:
+    """The demo fleet for a first run (a second press adds nothing); then the board again."""
+    await state.writes.apply(demo.load, actor=actor, rng=state.rng, now=utcnow())
+    return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/console/board", response_class=HTMLResponse)

@@ -4,7 +4,7 @@ Kept by the `analytics-intervals` consumer from the event log (`analytics.interv
 starts at the first retained event, so what the log still holds is counted from the start.
 
 Revision ID: 0007_analytics
-Revises: 0005_roles
+Revises: 0006_orbits
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from galactic_goofs.db import UTCDateTime
 
 revision = "0007_analytics"
-down_revision = "0005_roles"
+down_revision = "0006_orbits"
 branch_labels = None
 depends_on = None
 

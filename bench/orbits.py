@@ -1,0 +1,124 @@
+"""`python -m bench.orbits`: the fleet in space at scale, on SQLite, through a real `goofs serve`.
+
+- the positions of 10,000 spacecraft (`GET /api/v1/positions`, one vectorised sgp4 call):
+  target <= 200 ms;
+- the `/map` page with 1,000 spacecraft drawn: target <= 100 ms.
+
+Each fleet is loaded as an operator would (`goofs import`, then `goofs import-tle`). Not part of
+`python -m bench`. Prints the median and the worst of a few requests each.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from bench.import_fleet import satcat
+from devkit.ports import free_port
+from galactic_goofs.orbits.elements import checksum
+
+REQUESTS = 15
+GOOFS = [sys.executable, "-m", "galactic_goofs.cli"]
+
+
+def _line(text: str) -> str:
+    return text + str(checksum(text))
+
+
+def tle_sets(count: int) -> str:
+    """A low orbit for each of SATCAT rows 1..count (NORAD numbers), planes spread around."""
+    sets = []
+    for number in range(1, count + 1):
+        node, anomaly = (number * 37) % 360, (number * 131) % 360
+        sets.append(f"OBJECT {number - 1}")
+        sets.append(
+            _line(f"1 {number:05d}U 20001A   26330.50000000  .00001000  00000-0  10000-3 0  999")
+        )
+        elements = f"53.0000 {node:8.4f} 0001000  90.0000 {anomaly:8.4f} 15.0600000010000"
+        sets.append(_line(f"2 {number:05d}  {elements}"))
+    return "\n".join(sets) + "\n"
+
+
+@contextmanager
+def fleet_server(folder: Path, count: int) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "GOOFS_DATABASE_URL": f"sqlite:///{folder}/goofs.db",
+        "GOOFS_MALFUNCTION_INTERVAL": "0",
+    }
+    (folder / "satcat.csv").write_text(satcat(count))
+    (folder / "orbits.tle").write_text(tle_sets(count))
+    for command in (["import", "satcat.csv"], ["import-tle", "orbits.tle"]):
+        subprocess.run([*GOOFS, *command], env=env, cwd=folder, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [*GOOFS, "serve", "--port", str(port)],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("goofs serve did not become ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def timed(url: str, path: str, expect: int) -> list[float]:
+    times = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        client.get(path)  # the first parses every element set into the cache
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text[:200]
+    if path == "/api/v1/positions":
+        assert len(response.json()["items"]) == expect
+    return times
+
+
+def report(what: str, times: list[float], target: float) -> bool:
+    median = statistics.median(times)
+    verdict = "met" if median <= target else "MISSED"
+    print(
+        f"{what}: median {median:.0f} ms, worst {max(times):.0f} ms "
+        f"(target <= {target:.0f} ms: {verdict})"
+    )
+    return median <= target
+
+
+def main() -> int:
+    met = True
+    for count, path, target in ((10_000, "/api/v1/positions", 200), (1_000, "/map", 100)):
+        with (
+            tempfile.TemporaryDirectory(prefix="goofs-orbits-bench-") as folder,
+            fleet_server(Path(folder), count) as url,
+        ):
+            met &= report(f"{path} with {count:,} spacecraft", timed(url, path, count), target)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The fleet in space: element sets (TLE, OMM), propagation, ground stations and passes."""

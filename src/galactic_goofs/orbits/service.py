@@ -1,0 +1,228 @@
+"""Where spacecraft are: orbits read and propagated (never on the event stream's path)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sgp4.api import Satrec
+from sqlalchemy import String, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from galactic_goofs.db import utcnow
+from galactic_goofs.errors import Conflict, NotFound, Unprocessable
+from galactic_goofs.fleet.models import Spacecraft
+from galactic_goofs.orbits import elements as element_sets
+from galactic_goofs.orbits import propagation
+from galactic_goofs.orbits.cache import SatrecCache
+from galactic_goofs.orbits.models import ElementSet, Source
+from galactic_goofs.orbits.schemas import (
+    FleetPositionRead,
+    FleetPositionsRead,
+    OrbitRead,
+    PassRead,
+    PositionRead,
+    TrackPointRead,
+    TrackRead,
+)
+from galactic_goofs.orbits.stations import GroundStation
+
+MAX_TRACK_MINUTES = 1440
+MIN_TRACK_STEP = 30
+MAX_TRACK_POINTS = 2 * MAX_TRACK_MINUTES * 60 // MIN_TRACK_STEP
+"""As many points as the longest track at the shortest step: whatever the schema lets through
+is answered (a day each way every 30 s is 5,760 points, a few milliseconds of propagation)."""
+MAX_PASS_HOURS = 168
+MAX_LISTED_IDS = 500
+"""Beyond this many ids, reading every row beats a statement with that many parameters."""
+
+
+async def get_orbit(session: AsyncSession, spacecraft_id: uuid.UUID) -> OrbitRead:
+    return _orbit_read(await _element_set(session, spacecraft_id), utcnow())
+
+
+def _orbit_read(row: ElementSet, now: datetime) -> OrbitRead:
+    return OrbitRead(
+        spacecraft_id=row.spacecraft_id,
+        source=Source(row.source),
+        norad_id=row.norad_id,
+        epoch=row.epoch,
+        stale=element_sets.stale(row.epoch, now),
+        updated_at=row.updated_at,
+        elements=row.raw,
+    )
+
+
+async def _element_set(session: AsyncSession, spacecraft_id: uuid.UUID) -> ElementSet:
+    row = await session.get(ElementSet, spacecraft_id)
+    if row is not None:
+        return row
+    name = await session.scalar(select(Spacecraft.name).where(Spacecraft.id == spacecraft_id))
+    if name is None:
+        raise NotFound(f"no spacecraft with id {spacecraft_id}")
+    raise Conflict(
+        f"{name} has no orbit yet: PUT a TLE or an OMM to /api/v1/spacecraft/{spacecraft_id}/orbit"
+    )
+
+
+async def _satrec(session: AsyncSession, spacecraft_id: uuid.UUID) -> tuple[str, Satrec]:
+    row = await _element_set(session, spacecraft_id)
+    name = await session.scalar(select(Spacecraft.name).where(Spacecraft.id == spacecraft_id))
+    return name or "", element_sets.satrec(row.source, row.raw)
+
+
+async def position(
+    session: AsyncSession, spacecraft_id: uuid.UUID, at: datetime | None = None
+) -> PositionRead:
+    name, sat = await _satrec(session, spacecraft_id)
+    where = propagation.position(sat, at or utcnow())
+    if math.isnan(where.altitude_km):
+        raise Conflict(f"{name}'s elements cannot be propagated to {where.at:%Y-%m-%d %H:%M} UTC")
+    return PositionRead(
+        at=where.at,
+        latitude=round(where.latitude, 5),
+        longitude=round(where.longitude, 5),
+        altitude_km=round(where.altitude_km, 3),
+        speed_km_s=round(where.speed_km_s, 4),
+        sunlit=where.sunlit,
+    )
+
+
+async def track(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    *,
+    at: datetime | None = None,
+    minutes: float | None = None,
+    step_seconds: int = 60,
+) -> TrackRead:
+    """Sub-satellite points `minutes` back and ahead of `at` (by default one orbit each way)."""
+    _, sat = await _satrec(session, spacecraft_id)
+    if minutes is None:
+        minutes = min(24 * 60, 2 * math.pi / sat.no_kozai)  # no_kozai: radians per minute
+    if 2 * minutes * 60 / step_seconds > MAX_TRACK_POINTS:
+        raise Unprocessable(
+            f"that is more than {MAX_TRACK_POINTS} points: ask for fewer minutes or a longer step",
+            ("query", "minutes"),
+        )
+    centre = at or utcnow()
+    start, end = centre - timedelta(minutes=minutes), centre + timedelta(minutes=minutes)
+    points = propagation.track(sat, start, end, timedelta(seconds=step_seconds))
+    return TrackRead(
+        start=start,
+        end=end,
+        step_seconds=step_seconds,
+        points=[
+            TrackPointRead(
+                at=point.at,
+                latitude=round(point.latitude, 4),
+                longitude=round(point.longitude, 4),
+                altitude_km=round(point.altitude_km, 2),
+            )
+            for point in points
+            if not math.isnan(point.altitude_km)
+        ],
+    )
+
+
+async def passes(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    stations: Sequence[GroundStation],
+    *,
+    start: datetime | None = None,
+    hours: float = 24,
+) -> list[PassRead]:
+    """Contacts with each ground station in the next `hours`, by rise time. The search takes
+    tens of milliseconds, so it runs off the event loop."""
+    _, sat = await _satrec(session, spacecraft_id)
+    begin = start or utcnow()
+    found = await asyncio.to_thread(
+        propagation.passes, sat, stations, begin, begin + timedelta(hours=hours)
+    )
+    return [
+        PassRead(
+            station=one.station,
+            rise=one.rise,
+            culminate=one.culminate,
+            set=one.set,
+            max_elevation=one.max_elevation,
+        )
+        for one in found
+    ]
+
+
+async def next_contact(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    stations: Sequence[GroundStation],
+    *,
+    start: datetime | None = None,
+    hours: float = 24,
+) -> PassRead | None:
+    """The first pass over any station (a fix is uplinked during a contact); None without an
+    orbit or without a pass in `hours`."""
+    try:
+        found = await passes(session, spacecraft_id, stations, start=start, hours=hours)
+    except Conflict:
+        return None
+    return found[0] if found else None
+
+
+async def fleet_positions(
+    session: AsyncSession, cache: SatrecCache, at: datetime | None = None
+) -> FleetPositionsRead:
+    """Every spacecraft with an orbit, where it is at `at` (vectorised: one sgp4 call)."""
+    moment = at or utcnow()
+    rows = (
+        await session.execute(
+            select(
+                # The id as the driver gives it: making 10,000 UUID objects costs more than
+                # the propagation (pydantic reads it in the response, in compiled code).
+                type_coerce(Spacecraft.id, String).label("key"),
+                Spacecraft.name,
+                Spacecraft.cospar_id,
+                Spacecraft.status,
+                ElementSet.updated_at,
+            )
+            .join(ElementSet, ElementSet.spacecraft_id == Spacecraft.id)
+            .order_by(Spacecraft.name, Spacecraft.id)
+        )
+    ).all()
+    cached = [cache.fresh(row.key, row.updated_at) for row in rows]
+    missing = [row.key for row, sat in zip(rows, cached, strict=True) if sat is None]
+    if missing:
+        # The element sets' text only for those not parsed yet: a map refresh reads no text.
+        key = type_coerce(ElementSet.spacecraft_id, String)
+        query = select(key.label("key"), ElementSet.source, ElementSet.raw, ElementSet.updated_at)
+        if len(missing) <= MAX_LISTED_IDS:
+            ids = [uuid.UUID(hex=str(one)) for one in missing]
+            query = query.where(ElementSet.spacecraft_id.in_(ids))
+        for found in await session.execute(query):
+            cache.put(found.key, found.updated_at, found.source, found.raw)
+    # A set changed between the two reads is taken as the second read found it; a spacecraft
+    # deleted in between is left out.
+    rows = [row for row in rows if row.key in cache.entries]
+    sats = [cache.entries[row.key][1] for row in rows]
+    if len(cache.entries) > len(rows):
+        cache.keep_only({row.key for row in rows})
+    where = propagation.fleet_positions(sats, moment)
+    items = [
+        FleetPositionRead(
+            id=row.key,
+            name=row.name,
+            cospar_id=row.cospar_id,
+            status=row.status,
+            latitude=round(float(lat), 3),
+            longitude=round(float(lon), 3),
+            altitude_km=round(float(alt), 1),
+        )
+        for row, lat, lon, alt in zip(
+            rows, where.latitude, where.longitude, where.altitude_km, strict=True
+        )
+        if not math.isnan(alt)
+    ]
+    return FleetPositionsRead(at=moment, items=items)
