@@ -24,6 +24,8 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
+from galactic_goofs.anomalies.models import AnomalyState
+from galactic_goofs.anomalies.schemas import AnomalyRead, AnomalySummary
 from galactic_goofs.cli import COLLECTOR_THRESHOLDS, SERVER_OPTIONS, _raise_open_files_limit
 from galactic_goofs.events.hub import encode_json
 from galactic_goofs.events.schemas import EventRead, EventType
@@ -98,12 +100,36 @@ def _event(seq: int) -> EventRead:
         since=now,
     )
     broken = (index // FLEET) % 2 == 0
+    # One anomaly a break, opened by the malfunction and resolved by its repair.
+    anomaly = AnomalyRead(
+        id=uuid.UUID(int=index // (2 * FLEET) * FLEET + craft),
+        spacecraft_id=uuid.UUID(int=craft),
+        subsystem=template.subsystem,
+        severity=template.severity,
+        description=template.description,
+        state=AnomalyState.OPEN if broken else AnomalyState.RESOLVED,
+        planned=False,
+        opened_at=now,
+        opened_by="bench",
+        acknowledged_at=None,
+        acknowledged_by=None,
+        acknowledge_comment=None,
+        assignee=None,
+        shelved_until=None,
+        shelve_reason=None,
+        resolved_at=None if broken else now,
+        resolved_by=None if broken else "bench",
+        resolution=None,
+    )
     snapshot = SpacecraftRead(
         id=uuid.UUID(int=craft),
         name=f"Bench-{craft:05d}",
         cospar_id=f"1957-{craft + 1:03d}A",
         status=Status.MALFUNCTIONING if broken else Status.NOMINAL,
         fault=fault if broken else None,
+        anomaly=AnomalySummary(id=anomaly.id, state=anomaly.state, acknowledged_by=None)
+        if broken
+        else None,
         created_at=CREATED_AT,
         updated_at=now,
         version=index // FLEET + 2,
@@ -117,6 +143,9 @@ def _event(seq: int) -> EventRead:
         data={
             "spacecraft": snapshot.model_dump(mode="json"),
             "fault": fault.model_dump(mode="json"),
+            "anomaly_id": str(anomaly.id),
+            "anomaly": anomaly.model_dump(mode="json"),
+            **({"planned": False} if broken else {}),
         },
     )
 
