@@ -299,3 +299,11 @@ async def test_a_remembered_token_is_refused_once_it_expires(goofs_sqlite: Runni
 
         await wait_until(refused, timeout=8, message="the expired token to be refused")
     assert utcnow() >= soon
+
+
+async def test_enabled_takes_a_boolean_not_a_number(admin: httpx.AsyncClient) -> None:
+    """The schema says boolean; 0 or "no" would otherwise pass as false and disable someone."""
+    for value in (0, "no"):
+        response = await admin.patch("/api/v1/operators/operator", json={"enabled": value})
+        assert response.status_code == 422, value
+    assert (await admin.get("/api/v1/operators/operator")).json()["enabled"] is True

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from galactic_goofs.auth.policy import Role, Scope
 from galactic_goofs.events.schemas import EventRead
@@ -49,7 +49,7 @@ class OperatorUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None  # the schema says boolean: 0 and "no" are refused
     password: Password | None = None
 
 

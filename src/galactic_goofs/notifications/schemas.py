@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet.faults import Severity
@@ -74,7 +74,7 @@ class WebhookUpdate(RequestModel):
     min_severity: Severity | None = None
     format: Format | None = None
     description: Description | None = None
-    enabled: bool | None = Field(
+    enabled: StrictBool | None = Field(
         default=None, description="Re-enabling clears the reason it was disabled"
     )
 
