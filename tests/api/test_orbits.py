@@ -213,12 +213,17 @@ async def test_a_ground_track_runs_an_orbit_back_and_ahead(goofs_sqlite: Running
     assert too_fine.json()["detail"][0]["loc"] == ["query", "step"]
     finest = await goofs_sqlite.client.get(url, params={"minutes": 1440, "step": 30})
     assert len(finest.json()["points"]) == 5761
-    for outside in ["1066-10-14T12:00:00Z", "2100-01-01T00:00:00Z", "2023-02-29T00:00:00Z", "0.5"]:
+    for outside in ["1066-10-14T12:00:00Z", "2054-01-01T00:00:00Z", "2023-02-29T00:00:00Z", "0.5"]:
         refused = await goofs_sqlite.client.get(url, params={"at": outside})
         assert refused.status_code == 422, outside
         assert refused.json()["detail"][0]["loc"] == ["query", "at"]
     leap_day = await goofs_sqlite.client.get(url, params={"at": "2024-02-29T00:00:00+05:30"})
     assert leap_day.json()["start"].startswith("2024-02-28T")
+    last = await goofs_sqlite.client.get(url, params={"at": "2052-12-31T23:59:59Z"})
+    assert last.status_code == 200  # the Sun's ephemeris still covers it, sunlit and all
+    position = url.replace("/track", "/position")
+    late = await goofs_sqlite.client.get(position, params={"at": "2052-12-31T23:59:59Z"})
+    assert late.status_code in (200, 409), late.text  # 409: the elements decayed long before
 
 
 async def test_passes_rise_culminate_and_set_above_each_stations_horizon(
