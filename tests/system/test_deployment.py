@@ -159,5 +159,6 @@ def test_the_wheel_and_the_sdist_carry_the_consoles_npm_files(dist: Dist) -> Non
             for name in assets.required()
         }
 
-    assert all(size > 10_000 for size in in_wheel.values()), in_wheel
+    # Each is the real file, not a stub: the smallest, topojson-client, is 7 kB.
+    assert all(size > 5_000 for size in in_wheel.values()), in_wheel
     assert in_sdist == in_wheel
