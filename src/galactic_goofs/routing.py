@@ -1,4 +1,4 @@
-"""Which methods a path allows, answered from the OpenAPI schema, the API's contract.
+"""Which methods a path allows, answered from the routes the OpenAPI schema documents.
 
 FastAPI answers a method a path lacks with the methods of the first route whose path matched,
 so a path served by two routes (`GET` and `POST /api/v1/spacecraft`) named one of them in
@@ -6,15 +6,21 @@ so a path served by two routes (`GET` and `POST /api/v1/spacecraft`) named one o
 `/spacecraft/{spacecraft_id}`) was taken for the parameter by any method it lacks, which made
 `PATCH /spacecraft/summary` a 422 about a malformed id instead of a 405. Both are answered here,
 before routing, for every path the schema documents; the others (the console) route as ever.
+
+The answer is read from the same routes FastAPI builds the schema from (`include_in_schema`),
+not from the schema itself: building it costs half a second of CPU, which every app would pay
+at its first request.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _METHODS = frozenset({"get", "head", "post", "put", "patch", "delete", "options", "trace"})
@@ -28,11 +34,17 @@ class PathMethods:
     templated: list[tuple[re.Pattern[str], frozenset[str]]]
 
     @classmethod
-    def from_schema(cls, paths: dict[str, dict[str, Any]]) -> PathMethods:
+    def from_routes(cls, routes: Sequence[BaseRoute]) -> PathMethods:
+        """The methods of every route the schema documents, by path (`/spacecraft/{id}`),
+        walked as FastAPI's `get_openapi` walks them (included routers too)."""
+        paths: dict[str, set[str]] = {}
+        for route in iter_route_contexts(routes):
+            if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+                methods = {method for method in route.methods or () if method.lower() in _METHODS}
+                paths.setdefault(str(route.path_format), set()).update(methods)
         literal: dict[str, frozenset[str]] = {}
         templated: list[tuple[re.Pattern[str], frozenset[str]]] = []
-        for path, operations in paths.items():
-            methods = {method.upper() for method in operations if method in _METHODS}
+        for path, methods in paths.items():
             if "GET" in methods:
                 methods.add("HEAD")  # every GET route answers HEAD too
             if "{" not in path:
@@ -61,7 +73,7 @@ class DocumentedMethodsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._schema: dict[str, Any] | None = None
+        self._route_count = -1
         self._methods = PathMethods({}, [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,11 +90,11 @@ class DocumentedMethodsMiddleware:
         await self.app(scope, receive, send)
 
     def _path_methods(self, scope: Scope) -> PathMethods:
-        # FastAPI keeps the schema it built until a route is added; so does this.
-        schema = scope["app"].openapi()
-        if schema is not self._schema:
-            self._methods = PathMethods.from_schema(schema.get("paths", {}))
-            self._schema = schema
+        # Worked out again only when a route has been added since (routes are only ever added).
+        routes: Sequence[BaseRoute] = scope["app"].routes
+        if len(routes) != self._route_count:
+            self._methods = PathMethods.from_routes(routes)
+            self._route_count = len(routes)
         return self._methods
 
 

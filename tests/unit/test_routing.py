@@ -1,0 +1,33 @@
+"""The 405 middleware reads the routes, not the schema: both must name the same methods."""
+
+from __future__ import annotations
+
+import re
+
+from galactic_goofs.app import create_app
+from galactic_goofs.routing import PathMethods
+from tests.support import test_settings
+
+_OPERATIONS = {"get", "head", "post", "put", "patch", "delete", "options", "trace"}
+
+
+def test_the_allowed_methods_are_exactly_those_the_openapi_schema_documents() -> None:
+    app = create_app(test_settings("sqlite:///unused.db"))
+    schema = app.openapi()["paths"]
+    methods = PathMethods.from_routes(app.routes)
+
+    allowed = {}
+    for path in schema:
+        concrete = re.sub(r"\{[^}]*\}", "x", path)
+        allowed[path] = methods.allowed(concrete)
+    documented = {
+        path: frozenset(
+            {op.upper() for op in operations if op in _OPERATIONS}
+            | ({"HEAD"} if "get" in operations else set())
+        )
+        for path, operations in schema.items()
+    }
+
+    assert allowed == documented
+    assert len(methods.literal) + len(methods.templated) == len(schema)
+    assert methods.allowed("/board") is None  # the console is not in the schema
