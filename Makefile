@@ -17,8 +17,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set, every process (each test
+# worker, each server a test starts) would otherwise compile the libraries again, 2-3 s of CPU.
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --quiet
+	$(UV) sync --locked --quiet --compile-bytecode
 	touch $@
 
 # Front-end libraries from npm (package-lock.json), copied where the app's static route serves them.
