@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import graphlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -88,21 +89,42 @@ def postgres_database() -> Iterator[str]:
         asyncio.run(postgres.drop_database(url))
 
 
+async def _children_first(connection: asyncpg.Connection) -> list[str]:
+    """The tables a reset empties, each before any table its foreign keys point to."""
+    tables = [table for table in await _tables(connection) if table != "alembic_version"]
+    references = await connection.fetch(
+        """
+        SELECT child.relname AS child, parent.relname AS parent
+        FROM pg_constraint
+        JOIN pg_class child ON child.oid = pg_constraint.conrelid
+        JOIN pg_class parent ON parent.oid = pg_constraint.confrelid
+        JOIN pg_namespace ON pg_namespace.oid = child.relnamespace
+        WHERE pg_constraint.contype = 'f' AND pg_namespace.nspname = 'public'
+        """
+    )
+    order = graphlib.TopologicalSorter({table: set() for table in tables})
+    for row in references:
+        if row["child"] != row["parent"]:
+            order.add(row["parent"], row["child"])
+    return list(order.static_order())
+
+
 @pytest.fixture
 async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
     """The session's PostgreSQL database, every table put back to its seeded rows.
 
-    Sequences are left where they are, so new rows never take the ids of seeded ones.
+    DELETE, not TRUNCATE: for tables of a few rows it is ten times quicker (TRUNCATE makes each
+    table new files). Sequences are left where they are, so new rows never take the ids of
+    seeded ones.
     """
     connection = await asyncpg.connect(postgres_database)
     try:
-        tables = [table for table in await _tables(connection) if table != "alembic_version"]
-        listed = ", ".join(f'public."{table}"' for table in tables)
+        tables = await _children_first(connection)
         await connection.execute(
-            f"TRUNCATE {listed} CASCADE;"
+            "".join(f'DELETE FROM public."{table}";' for table in tables)
             + "".join(
                 f'INSERT INTO public."{table}" SELECT * FROM {PRISTINE}."{table}";'
-                for table in tables
+                for table in reversed(tables)
             )
         )
     finally:

@@ -8,8 +8,8 @@ so a path served by two routes (`GET` and `POST /api/v1/spacecraft`) named one o
 before routing, for every path the schema documents; the others (the console) route as ever.
 
 The answer is read from the same routes FastAPI builds the schema from (`include_in_schema`),
-not from the schema itself: building it costs half a second of CPU, which every app would pay
-at its first request.
+not from the schema itself: building that costs half a second of CPU, which every app would pay
+at its first request. `create_app` hands the middleware its table.
 """
 
 from __future__ import annotations
@@ -71,14 +71,13 @@ class DocumentedMethodsMiddleware:
 
     touches_response_start_only = True
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, methods: PathMethods) -> None:
         self.app = app
-        self._route_count = -1
-        self._methods = PathMethods({}, [])
+        self.methods = methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            allowed = self._path_methods(scope).allowed(_route_path(scope))
+            allowed = self.methods.allowed(_route_path(scope))
             if allowed is not None and scope["method"] not in allowed:
                 refusal = JSONResponse(
                     {"detail": "Method Not Allowed"},
@@ -88,14 +87,6 @@ class DocumentedMethodsMiddleware:
                 await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-    def _path_methods(self, scope: Scope) -> PathMethods:
-        # Worked out again only when a route has been added since (routes are only ever added).
-        routes: Sequence[BaseRoute] = scope["app"].routes
-        if len(routes) != self._route_count:
-            self._methods = PathMethods.from_routes(routes)
-            self._route_count = len(routes)
-        return self._methods
 
 
 def _route_path(scope: Scope) -> str:
