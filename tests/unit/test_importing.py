@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from galactic_goofs import loading
+from galactic_goofs.anomalies.models import Anomaly, AnomalyState
 from galactic_goofs.db import Database, utcnow
 from galactic_goofs.events.models import Event
 from galactic_goofs.fleet import importing
 from galactic_goofs.fleet.importing import Format
-from galactic_goofs.fleet.models import Spacecraft
+from galactic_goofs.fleet.models import Spacecraft, Status
 from galactic_goofs.orbits import demo
 from galactic_goofs.orbits.models import ElementSet
 from galactic_goofs.settings import Settings
@@ -105,6 +106,23 @@ async def test_our_csv_updates_by_cospar_id_and_reports_rejected_rows_by_line(
     assert "line 5: COSPAR ID 2001-034A is already on line 3" in err
     assert "line 6: status:" in err
     assert await counts(settings) == (2, 3)
+    # Imported broken, it is as broken as one the simulator broke: its anomaly is open.
+    db = Database(settings.database_url)
+    try:
+        async with db.reading() as session:
+            genesis = await session.scalar(
+                select(Spacecraft).where(Spacecraft.cospar_id == "2001-034A")
+            )
+            assert genesis is not None and genesis.status == Status.MALFUNCTIONING
+            anomaly = await session.scalar(
+                select(Anomaly).where(Anomaly.spacecraft_id == genesis.id)
+            )
+            created = await session.scalar(select(Event).where(Event.spacecraft_id == genesis.id))
+    finally:
+        await db.dispose()
+    assert anomaly is not None and anomaly.state == AnomalyState.OPEN
+    assert genesis.anomaly_id == anomaly.id
+    assert created is not None and created.data["anomaly_id"] == str(anomaly.id)
 
 
 async def test_strict_imports_nothing_unless_every_row_is_valid(settings: Settings) -> None:

@@ -190,32 +190,7 @@ def create(session: Session, data: SpacecraftCreate, *, actor: str, rng: random.
     _ensure_cospar_id_free(session, data.cospar_id)
     if data.norad_id is not None:
         ensure_norad_id_free(session, data.norad_id)
-    now = utcnow()
-    craft = Spacecraft(
-        id=uuid.uuid4(),
-        name=data.name,
-        cospar_id=data.cospar_id,
-        norad_id=data.norad_id,
-        status=Status.NOMINAL,
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
-    details: dict[str, Any] = {}
-    if data.status is Status.MALFUNCTIONING:
-        fault = faults.pick(rng)
-        _break(craft, fault, now)
-        anomaly = lifecycle.open_anomaly(
-            session_writer(session),
-            uuid.uuid4(),
-            craft.id,
-            fault,
-            actor=actor,
-            now=now,
-            planned=False,
-        )
-        _show_anomaly(craft, anomaly.id, anomaly.state, None)
-        details = {"anomaly_id": str(anomaly.id), "anomaly": anomaly.model_dump(mode="json")}
+    craft, details = _register(session, data, actor=actor, rng=rng, now=utcnow())
     session.add(craft)
     return record(session, seq, EventType.CREATED, craft, actor, **details)
 
@@ -240,20 +215,11 @@ def create_many(
     now = utcnow()
     for data in batch:
         seq = events.claim_next_seq(session_writer(session))
-        craft = Spacecraft(
-            id=uuid.uuid4(),
-            name=data.name,
-            cospar_id=data.cospar_id,
-            norad_id=data.norad_id,
-            status=Status.NOMINAL,
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
-        if data.status is Status.MALFUNCTIONING:
-            _break(craft, faults.pick(rng), now)
+        craft, details = _register(session, data, actor=actor, rng=rng, now=now)
         session.add(craft)
-        changes.append(_record_row(session_writer(session), seq, EventType.CREATED, craft, actor))
+        changes.append(
+            _record_row(session_writer(session), seq, EventType.CREATED, craft, actor, **details)
+        )
     try:
         session.flush()
     except IntegrityError as error:
@@ -416,6 +382,32 @@ def ensure_norad_id_free(session: Session, norad_id: int) -> None:
     holder = session.scalar(select(Spacecraft.name).where(Spacecraft.norad_id == norad_id))
     if holder is not None:
         raise Conflict(f"NORAD ID {norad_id} is already registered to {holder}")
+
+
+def _register(
+    session: Session, data: SpacecraftCreate, *, actor: str, rng: random.Random, now: datetime
+) -> tuple[Spacecraft, dict[str, Any]]:
+    """A new spacecraft as `data` has it (one registered malfunctioning has its anomaly open),
+    and what its event carries besides the spacecraft."""
+    craft = Spacecraft(
+        id=uuid.uuid4(),
+        name=data.name,
+        cospar_id=data.cospar_id,
+        norad_id=data.norad_id,
+        status=Status.NOMINAL,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    if data.status is not Status.MALFUNCTIONING:
+        return craft, {}
+    fault = faults.pick(rng)
+    _break(craft, fault, now)
+    anomaly = lifecycle.open_anomaly(
+        session_writer(session), uuid.uuid4(), craft.id, fault, actor=actor, now=now, planned=False
+    )
+    _show_anomaly(craft, anomaly.id, anomaly.state, None)
+    return craft, {"anomaly_id": str(anomaly.id), "anomaly": anomaly.model_dump(mode="json")}
 
 
 def _break(craft: Spacecraft, fault: faults.FaultTemplate, now: Any) -> None:
