@@ -9,10 +9,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from galactic_goofs.auth import service
-from galactic_goofs.auth.csrf import SESSION_COOKIE, install_template_helpers, verify_csrf
+from galactic_goofs.auth.csrf import SESSION_COOKIE, verify_csrf
 from galactic_goofs.auth.dependencies import (
     Forbidden,
     MaybeSignedIn,
@@ -27,10 +26,7 @@ from galactic_goofs.auth.service import (
 from galactic_goofs.deps import StateDep
 from galactic_goofs.web import rendering
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-install_template_helpers(templates)
-templates.env.filters["iso"] = rendering.iso
-templates.env.filters["clock"] = rendering.clock
+templates = rendering.console_templates(Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
 
 

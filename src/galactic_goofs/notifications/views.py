@@ -10,10 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import Admin, require_admin
 from galactic_goofs.auth.service import Identity
 from galactic_goofs.deps import StateDep
@@ -25,10 +23,7 @@ from galactic_goofs.notifications.schemas import WebhookCreate, WebhookUpdate
 from galactic_goofs.state import AppState
 from galactic_goofs.web import rendering
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-install_template_helpers(templates)
-templates.env.filters["iso"] = rendering.iso
-templates.env.filters["clock"] = rendering.clock
+templates = rendering.console_templates(Path(__file__).parent / "templates")
 router = APIRouter(
     prefix="/admin/webhooks", include_in_schema=False, dependencies=[Depends(require_admin)]
 )

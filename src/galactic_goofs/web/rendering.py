@@ -9,14 +9,28 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from galactic_goofs.anomalies.schemas import AnomalyRead, NoteRead
+from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.events.schemas import EventRead, EventType
 from galactic_goofs.fleet.schemas import FleetSummary, SpacecraftRead
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
-# Fragments travel in every stream frame: no indentation or blank lines left by the tags.
-templates.env.trim_blocks = True
-templates.env.lstrip_blocks = True
+
+
+def console_templates(directory: Path | None = None) -> Jinja2Templates:
+    """A Jinja environment for console pages: `directory`'s templates first, then the console's
+    own (the page layout `_page.html` every page extends), with the CSRF helpers and the time
+    filters."""
+    shared = HERE / "templates"
+    found = Jinja2Templates(directory=[directory, shared] if directory else shared)
+    # Fragments travel in every stream frame: no indentation or blank lines left by the tags.
+    found.env.trim_blocks = True
+    found.env.lstrip_blocks = True
+    install_template_helpers(found)
+    found.env.filters["iso"] = iso
+    found.env.filters["clock"] = clock
+    return found
+
+
 
 FEED_SIZE = 50
 """Feed lines a console shows: the newest on load, then live ones pushed on top."""
@@ -47,8 +61,7 @@ def clock(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-templates.env.filters["iso"] = iso
-templates.env.filters["clock"] = clock
+templates = console_templates()
 templates.env.globals["verbs"] = VERBS
 
 

@@ -20,7 +20,6 @@ from galactic_goofs.anomalies.schemas import (
     NoteCreate,
     ShelveRequest,
 )
-from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
@@ -46,7 +45,6 @@ from galactic_goofs.web.stream import FORMAT, html_encoder
 
 router = APIRouter(include_in_schema=False)
 templates = rendering.templates
-install_template_helpers(templates)
 
 PAGE_SIZE = 50
 TIMELINE_PAGE = 50
