@@ -48,6 +48,11 @@ def clock(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def hour(moment: datetime, now: datetime) -> str:
+    """A time of day in UTC, with the day when it is not today's: for a column of times."""
+    return moment.strftime("%H:%M:%S" if moment.date() == now.date() else "%d %b %H:%M:%S")
+
+
 def until(moment: datetime, now: datetime) -> str:
     """'in 12 min' (the console keeps it counting down)."""
     minutes = math.floor((moment - now).total_seconds() / 60)
@@ -71,6 +76,7 @@ templates.env.filters["clock"] = clock
 templates.env.filters["latitude"] = latitude
 templates.env.filters["longitude"] = longitude
 templates.env.globals["until"] = until
+templates.env.globals["hour"] = hour
 templates.env.globals["contact_refresh"] = timedelta(minutes=5)
 """When a console asks again about a spacecraft without an orbit or a contact in a day."""
 templates.env.globals["verbs"] = VERBS
