@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sgp4.api import Satrec
 
 from galactic_goofs.orbits import elements
-from galactic_goofs.orbits.propagation import Contact
+from galactic_goofs.orbits.contact import Contact
 
 
 @dataclass

@@ -20,6 +20,7 @@ from sgp4.api import Satrec, SatrecArray
 from skyfield.api import EarthSatellite, Timescale, load, wgs84
 from skyfield.jpllib import SpiceKernel
 
+from galactic_goofs.orbits.contact import Contact
 from galactic_goofs.orbits.elements import julian
 from galactic_goofs.orbits.stations import GroundStation
 
@@ -91,19 +92,6 @@ def track(sat: Satrec, start: datetime, end: datetime, step: timedelta) -> list[
             moments, latitude[0], longitude[0], altitude[0], strict=True
         )
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """A time a station can talk to a spacecraft, as much of it as a window holds: no rise when
-    it was already in view at the window's start, no set when still in view at its end (a
-    geostationary spacecraft over a station has neither)."""
-
-    station: str
-    rise: datetime | None
-    culminate: datetime | None
-    set: datetime | None
-    max_elevation: float
 
 
 def passes(

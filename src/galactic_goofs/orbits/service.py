@@ -19,6 +19,7 @@ from galactic_goofs.fleet.models import Spacecraft
 from galactic_goofs.orbits import elements as element_sets
 from galactic_goofs.orbits import propagation
 from galactic_goofs.orbits.cache import ContactCache, ContactEntry, SatrecCache
+from galactic_goofs.orbits.contact import Contact
 from galactic_goofs.orbits.models import ElementSet, Source
 from galactic_goofs.orbits.schemas import (
     ContactRead,
@@ -215,7 +216,7 @@ def _find_contacts(
     return entries
 
 
-def _soonest(found: Sequence[propagation.Contact], now: datetime) -> list[ContactRead]:
+def _soonest(found: Sequence[Contact], now: datetime) -> list[ContactRead]:
     """Each station's contact in progress at `now`, or its next one."""
     by_station: dict[str, ContactRead] = {}
     for one in found:
