@@ -196,3 +196,17 @@ async def test_triage_items_hold_a_slot_the_console_fills_with_the_next_contact(
     board = await goofs_sqlite.client.get("/")
 
     assert f'<p class="contact" data-spacecraft="{hubble}"></p>' in board.text
+
+
+async def test_a_deleted_spacecrafts_page_stops_asking_where_it_is(goofs_sqlite: Running) -> None:
+    station = (await _demo_ids(goofs_sqlite))["International Space Station"]
+    deleted = await goofs_sqlite.client.delete(f"/api/v1/spacecraft/{station}")
+    assert deleted.status_code == 204
+
+    where = await goofs_sqlite.client.get(f"/console/spacecraft/{station}/position")
+    contacts = await goofs_sqlite.client.get(f"/console/spacecraft/{station}/contacts")
+
+    assert where.status_code == contacts.status_code == 200
+    for fragment in (where.text, contacts.text):
+        assert "no longer in the fleet" in fragment
+        assert "hx-trigger" not in fragment

@@ -25,7 +25,7 @@ from galactic_goofs.auth.csrf import install_template_helpers
 from galactic_goofs.auth.dependencies import MaybeSignedIn
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
-from galactic_goofs.errors import Conflict, DomainError
+from galactic_goofs.errors import Conflict, DomainError, NotFound
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead
 from galactic_goofs.events.stream import EventStream, parse_cursor
@@ -52,6 +52,8 @@ install_template_helpers(templates)
 PAGE_SIZE = 50
 TIMELINE_PAGE = 50
 MAX_PAGE_NUMBER = 200_000
+GONE = "This spacecraft is no longer in the fleet."
+"""What a page's polled parts say once its spacecraft was deleted (and then they stop)."""
 CONTACTS_BATCH = 20
 """Spacecraft a console may ask the next contact of at once (a cold cache takes tens of
 milliseconds each)."""
@@ -339,11 +341,12 @@ async def _position_context(
 async def orbit_now(
     request: Request, spacecraft_id: uuid.UUID, session: ReadSession
 ) -> HTMLResponse:
-    """Where it is now: the spacecraft page polls this every few seconds."""
-    context = {
-        "craft_id": spacecraft_id,
-        **await _position_context(session, spacecraft_id, utcnow()),
-    }
+    """Where it is now: the spacecraft page polls this every few seconds (until it is gone)."""
+    try:
+        where = await _position_context(session, spacecraft_id, utcnow())
+    except NotFound:
+        where = {"position": None, "lost": GONE, "gone": True}
+    context = {"craft_id": spacecraft_id, **where}
     return templates.TemplateResponse(request, "_orbit_now.html", context)
 
 
@@ -352,7 +355,10 @@ async def contacts_table(
     request: Request, spacecraft_id: uuid.UUID, session: ReadSession, state: StateDep
 ) -> HTMLResponse:
     """The next contact at each ground station, found now if not lately."""
-    craft = await service.get(session, spacecraft_id)
+    try:
+        craft = await service.get(session, spacecraft_id)
+    except NotFound:
+        return HTMLResponse(f'<div id="contacts" class="contacts"><p>{GONE}</p></div>')
     now = utcnow()
     found = await orbits.contacts(
         session, state.contacts, [spacecraft_id], state.settings.stations, now

@@ -313,6 +313,7 @@
           if (current) swapIn(current, fresh);
         }
         applied = Math.max(applied, Number(document.getElementById("feed").dataset.seq));
+        refreshContacts(); // the snapshot's triage items come without them
         for (const seq of Array.from(early.keys()).sort((a, b) => a - b)) {
           const frame = early.get(seq);
           early.delete(seq);
