@@ -58,6 +58,7 @@ async def test_a_spacecraft_page_draws_its_ground_track_and_its_next_contacts(
         re.compile(r"(Next contact in (under a minute|\d+ (min|h))|In contact now) via \w+"),
         timeout=15_000,
     )
+    await item.screenshot(path=screenshots / "triage-next-contact.png")
 
     await item.get_by_role("link", name="Hubble Space Telescope").click()
     await expect(page).to_have_url(f"{goofs_sqlite.url}/spacecraft/{hubble}")
@@ -86,7 +87,7 @@ async def test_a_spacecraft_page_draws_its_ground_track_and_its_next_contacts(
     await page.screenshot(path=screenshots / "spacecraft-ground-track.png", full_page=True)
 
     phone = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, color_scheme="dark"
     )
     small = await Console.open(phone, f"{goofs_sqlite.url}/spacecraft/{hubble}")
     await expect(small.page.locator("#track-map")).to_have_attribute(
@@ -95,7 +96,7 @@ async def test_a_spacecraft_page_draws_its_ground_track_and_its_next_contacts(
     await expect(small.page.get_by_role("table", name=re.compile("Next contact"))).to_be_visible()
     width = await small.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide"
-    await assert_accessible(small.page, "spacecraft-orbit-phone")
+    await assert_accessible(small.page, "spacecraft-orbit-phone-dark")
     await small.page.screenshot(
         path=screenshots / "spacecraft-ground-track-phone.png", full_page=True
     )
