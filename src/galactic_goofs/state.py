@@ -17,7 +17,7 @@ from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.hub import Hub
 from galactic_goofs.events.write_path import WritePath
 from galactic_goofs.metrics.process import ProcessMetrics
-from galactic_goofs.orbits.cache import SatrecCache
+from galactic_goofs.orbits.cache import ContactCache, SatrecCache
 from galactic_goofs.settings import Settings
 
 
@@ -30,6 +30,8 @@ class AppState:
     rng: random.Random = field(default_factory=random.Random)
     orbits: SatrecCache = field(default_factory=SatrecCache)
     """Parsed element sets, for the fleet's positions."""
+    contacts: ContactCache = field(default_factory=ContactCache)
+    """Ground-station contacts found lately, for the spacecraft page and the triage queue."""
     metrics: ProcessMetrics = field(default_factory=ProcessMetrics)
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     """Names this process to stream clients (`X-Goofs-Instance`), so one can tell which of

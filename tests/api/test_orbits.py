@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from galactic_goofs.db import utcnow
+from galactic_goofs.orbits import service as orbits
+from galactic_goofs.orbits.cache import ContactCache
 from tests.orbital import ISS, iss_tle
 from tests.support import Running
 
@@ -272,3 +274,68 @@ async def test_deleting_a_spacecraft_deletes_its_orbit(goofs_sqlite: Running) ->
     await goofs_sqlite.client.delete(f"/api/v1/spacecraft/{craft['id']}")
 
     assert (await goofs_sqlite.client.get("/api/v1/positions")).json()["items"] == []
+
+
+async def test_the_next_contact_is_the_one_under_way_then_the_first_to_rise(
+    goofs_sqlite: Running,
+) -> None:
+    craft = await create(goofs_sqlite)
+    epoch = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    await put_orbit(goofs_sqlite, craft["id"], {"tle": iss_tle(epoch)})
+    stations = goofs_sqlite.state.settings.stations
+    spacecraft_id = uuid.UUID(craft["id"])
+    found = await goofs_sqlite.client.get(
+        f"/api/v1/spacecraft/{craft['id']}/passes", params={"at": epoch.isoformat()}
+    )
+    first = found.json()[0]
+    rise, set_ = datetime.fromisoformat(first["rise"]), datetime.fromisoformat(first["set"])
+    cache = ContactCache()
+
+    async with goofs_sqlite.state.db.reading() as session:
+        before = await orbits.next_contact(
+            session, cache, spacecraft_id, stations, rise - timedelta(minutes=5)
+        )
+        during = await orbits.next_contact(
+            session, ContactCache(), spacecraft_id, stations, rise + timedelta(minutes=1)
+        )
+        after = await orbits.contacts(
+            session, cache, [spacecraft_id], stations, set_ + timedelta(seconds=1)
+        )
+
+    assert before is not None and during is not None
+    assert (before.station, before.now) == (first["station"], False)
+    assert abs((before.rise - rise).total_seconds()) < 1  # type: ignore[operator]
+    assert (during.station, during.now, during.rise) == (first["station"], True, None)
+    assert abs((during.set - set_).total_seconds()) < 1  # type: ignore[operator]
+    # From the cache: that contact is over, so that station's next one is a later one.
+    later = after[spacecraft_id]
+    assert later and all(not one.now or one.station != first["station"] for one in later)
+    assert all(one.rise is None or one.rise > set_ for one in later if not one.now)
+
+
+async def test_contacts_are_found_again_for_new_elements_not_for_another_look(
+    goofs_sqlite: Running,
+) -> None:
+    craft = await create(goofs_sqlite)
+    spacecraft_id = uuid.UUID(craft["id"])
+    await put_orbit(goofs_sqlite, craft["id"], {"tle": iss_tle(utcnow() - timedelta(hours=2))})
+    stations = goofs_sqlite.state.settings.stations
+    cache = ContactCache()
+
+    async with goofs_sqlite.state.db.reading() as session:
+        await orbits.contacts(session, cache, [spacecraft_id], stations)
+    kept = cache.entries[spacecraft_id]
+    async with goofs_sqlite.state.db.reading() as session:
+        await orbits.contacts(session, cache, [spacecraft_id], stations)
+    assert cache.entries[spacecraft_id] is kept
+
+    await put_orbit(goofs_sqlite, craft["id"], {"tle": iss_tle(utcnow() - timedelta(hours=1))})
+    async with goofs_sqlite.state.db.reading() as session:
+        unknown = await orbits.contacts(
+            session, cache, [spacecraft_id, uuid.uuid4()], stations, find=False
+        )
+        await orbits.contacts(session, cache, [spacecraft_id], stations)
+
+    assert spacecraft_id not in unknown  # stale: not found again without being asked to
+    assert list(unknown.values()) == [None]  # no orbit at all
+    assert cache.entries[spacecraft_id] is not kept

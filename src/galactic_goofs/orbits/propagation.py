@@ -20,6 +20,7 @@ from sgp4.api import Satrec, SatrecArray
 from skyfield.api import EarthSatellite, Timescale, load, wgs84
 from skyfield.jpllib import SpiceKernel
 
+from galactic_goofs.orbits.contact import Contact
 from galactic_goofs.orbits.elements import julian
 from galactic_goofs.orbits.stations import GroundStation
 
@@ -98,34 +99,65 @@ def passes(
 ) -> list[Pass]:
     """Every complete pass (rise, culmination, set) over each station within the window, by
     rise time. A pass already under way at `start` or still on at `end` is left out."""
+    found = [
+        Pass(one.station, one.rise, one.culminate, one.set, one.max_elevation)
+        for one in contacts(sat, stations, start, end)
+        if one.rise is not None and one.culminate is not None and one.set is not None
+    ]
+    return sorted(found, key=lambda one: one.rise)
+
+
+def contacts(
+    sat: Satrec, stations: Sequence[GroundStation], start: datetime, end: datetime
+) -> list[Contact]:
+    """Every time above each station's minimum elevation within the window, including one under
+    way at `start` and one still on at `end`; by station, then time."""
     ts = timescale()
     satellite = EarthSatellite.from_satrec(sat, ts)
     t0, t1 = ts.from_datetime(start.astimezone(UTC)), ts.from_datetime(end.astimezone(UTC))
-    found: list[Pass] = []
+    found: list[Contact] = []
     for station in stations:
         place = wgs84.latlon(station.latitude, station.longitude)
+        seen_from = satellite - place
+
+        def elevation(t: Any, seen_from: Any = seen_from) -> float:
+            return float(seen_from.at(t).altaz()[0].degrees)
+
         times, kinds = satellite.find_events(place, t0, t1, altitude_degrees=station.min_elevation)
+        # In view at the start when the first event is not a rise (or there is none, and the
+        # spacecraft is up there all along).
+        first_kind = int(kinds[0]) if len(kinds) else None
+        in_view = first_kind in (1, 2) or (
+            first_kind is None and elevation(t0) >= station.min_elevation
+        )
         rise: Any = None
-        best: tuple[float, Any] | None = None
+        best: tuple[float, Any] | None = (elevation(t0), None) if in_view else None
         for t, kind in zip(times, kinds, strict=True):
             if kind == 0:
-                rise, best = t, None
-            elif kind == 1 and rise is not None:
-                elevation = (satellite - place).at(t).altaz()[0].degrees
-                if best is None or elevation > best[0]:
-                    best = (float(elevation), t)
-            elif kind == 2 and rise is not None and best is not None:
-                found.append(
-                    Pass(
-                        station=station.name,
-                        rise=_moment(rise),
-                        culminate=_moment(best[1]),
-                        set=_moment(t),
-                        max_elevation=round(best[0], 2),
-                    )
-                )
-                rise = best = None
-    return sorted(found, key=lambda one: one.rise)
+                rise, best, in_view = t, None, True
+            elif kind == 1 and in_view:
+                height = elevation(t)
+                if best is None or height > best[0]:
+                    best = (height, t)
+            elif kind == 2 and in_view:
+                found.append(_contact(station.name, rise, best, t))
+                rise, best, in_view = None, None, False
+        if in_view:
+            if best is None:
+                best = (elevation(t1), None)
+            found.append(_contact(station.name, rise, best, None))
+    return found
+
+
+def _contact(station: str, rise: Any, best: tuple[float, Any] | None, set_: Any) -> Contact:
+    height, culminate = best if best is not None else (float("nan"), None)
+    return Contact(
+        station=station,
+        rise=None if rise is None else _moment(rise),
+        culminate=None if culminate is None else _moment(culminate),
+        set=None if set_ is None else _moment(set_),
+        max_elevation=round(height, 2),
+    )
 
 
 def _moment(t: Any) -> datetime:

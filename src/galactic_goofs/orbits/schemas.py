@@ -79,3 +79,16 @@ class FleetPositionRead(BaseModel):
 class FleetPositionsRead(BaseModel):
     at: datetime
     items: list[FleetPositionRead]
+
+
+class ContactRead(BaseModel):
+    """A station's current or next contact with a spacecraft."""
+
+    station: str
+    rise: datetime | None
+    """None: in view since before the search began."""
+    set: datetime | None
+    """None: still in view at the end of the search (a geostationary spacecraft, say)."""
+    max_elevation: float
+    now: bool
+    """In contact at the moment asked about: a fix can be uplinked right away."""

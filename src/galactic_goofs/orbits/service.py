@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sgp4.api import Satrec
 from sqlalchemy import String, select, type_coerce
@@ -17,9 +18,11 @@ from galactic_goofs.errors import Conflict, NotFound, Unprocessable
 from galactic_goofs.fleet.models import Spacecraft
 from galactic_goofs.orbits import elements as element_sets
 from galactic_goofs.orbits import propagation
-from galactic_goofs.orbits.cache import SatrecCache
+from galactic_goofs.orbits.cache import ContactCache, ContactEntry, SatrecCache
+from galactic_goofs.orbits.contact import Contact
 from galactic_goofs.orbits.models import ElementSet, Source
 from galactic_goofs.orbits.schemas import (
+    ContactRead,
     FleetPositionRead,
     FleetPositionsRead,
     OrbitRead,
@@ -155,20 +158,90 @@ async def passes(
     ]
 
 
+CONTACT_HOURS = 24
+"""How far ahead contacts are looked for: a low orbit passes over one station or another
+many times a day, a polar one over Svalbard every orbit."""
+
+
+async def contacts(
+    session: AsyncSession,
+    cache: ContactCache,
+    spacecraft_ids: Collection[uuid.UUID],
+    stations: Sequence[GroundStation],
+    now: datetime | None = None,
+    *,
+    find: bool = True,
+) -> dict[uuid.UUID, list[ContactRead] | None]:
+    """For each spacecraft, the current or next contact with each station in the coming day,
+    soonest first (one in progress first of all); None for a spacecraft without an orbit.
+    Found again only when the cache has none fresh (the finding runs off the event loop);
+    with `find=False` a spacecraft whose contacts are not in the cache is left out."""
+    moment = now or utcnow()
+    wanted = set(spacecraft_ids)
+    if not wanted:
+        return {}
+    query = select(ElementSet.spacecraft_id, ElementSet.updated_at, ElementSet.source)
+    query = query.add_columns(ElementSet.raw).where(ElementSet.spacecraft_id.in_(wanted))
+    rows = (await session.execute(query)).all()
+
+    def stale() -> list[Any]:
+        return [row for row in rows if not cache.fresh(row.spacecraft_id, row.updated_at, moment)]
+
+    if find and stale():
+        async with cache.lock:
+            missing = stale()  # another request may have found them while this one waited
+            if missing:
+                found = await asyncio.to_thread(_find_contacts, missing, stations, moment)
+                for row, fresh in zip(missing, found, strict=True):
+                    cache.put(row.spacecraft_id, fresh)
+    answer: dict[uuid.UUID, list[ContactRead] | None] = dict.fromkeys(wanted)
+    for row in rows:
+        entry = cache.fresh(row.spacecraft_id, row.updated_at, moment)
+        if entry is not None:
+            answer[row.spacecraft_id] = _soonest(entry.contacts, moment)
+        else:
+            del answer[row.spacecraft_id]  # not found yet (or left out of the cache since)
+    return answer
+
+
+def _find_contacts(
+    rows: Sequence[Any], stations: Sequence[GroundStation], start: datetime
+) -> list[ContactEntry]:
+    end = start + timedelta(hours=CONTACT_HOURS)
+    entries = []
+    for row in rows:
+        sat = element_sets.satrec(row.source, row.raw)
+        found = propagation.contacts(sat, stations, start, end)
+        entries.append(ContactEntry(row.updated_at, start, end, tuple(found)))
+    return entries
+
+
+def _soonest(found: Sequence[Contact], now: datetime) -> list[ContactRead]:
+    """Each station's contact in progress at `now`, or its next one."""
+    by_station: dict[str, ContactRead] = {}
+    for one in found:
+        if one.station in by_station or (one.set is not None and one.set <= now):
+            continue
+        by_station[one.station] = ContactRead(
+            station=one.station,
+            rise=one.rise,
+            set=one.set,
+            max_elevation=one.max_elevation,
+            now=one.rise is None or one.rise <= now,
+        )
+    return sorted(by_station.values(), key=lambda one: (not one.now, one.rise or now))
+
+
 async def next_contact(
     session: AsyncSession,
+    cache: ContactCache,
     spacecraft_id: uuid.UUID,
     stations: Sequence[GroundStation],
-    *,
-    start: datetime | None = None,
-    hours: float = 24,
-) -> PassRead | None:
-    """The first pass over any station (a fix is uplinked during a contact); None without an
-    orbit or without a pass in `hours`."""
-    try:
-        found = await passes(session, spacecraft_id, stations, start=start, hours=hours)
-    except Conflict:
-        return None
+    now: datetime | None = None,
+) -> ContactRead | None:
+    """The contact in progress or the first to come over any station (a fix is uplinked
+    during a contact); None without an orbit or without a contact in the coming day."""
+    found = (await contacts(session, cache, [spacecraft_id], stations, now))[spacecraft_id]
     return found[0] if found else None
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,6 @@ def console_templates(directory: Path | None = None) -> Jinja2Templates:
     found.env.filters["iso"] = iso
     found.env.filters["clock"] = clock
     return found
-
 
 
 FEED_SIZE = 50
@@ -61,7 +61,36 @@ def clock(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def hour(moment: datetime, now: datetime) -> str:
+    """A time of day in UTC, with the day when it is not today's: for a column of times."""
+    return moment.strftime("%H:%M:%S" if moment.date() == now.date() else "%d %b %H:%M:%S")
+
+
+def until(moment: datetime, now: datetime) -> str:
+    """'in 12 min' (the console keeps it counting down)."""
+    minutes = math.floor((moment - now).total_seconds() / 60)
+    if minutes < 1:
+        return "in under a minute"
+    if minutes < 120:
+        return f"in {minutes} min"
+    return f"in {minutes // 60} h {minutes % 60:02d} min"
+
+
+def latitude(degrees: float) -> str:
+    return f"{abs(degrees):.2f}° {'N' if degrees >= 0 else 'S'}"
+
+
+def longitude(degrees: float) -> str:
+    return f"{abs(degrees):.2f}° {'E' if degrees >= 0 else 'W'}"
+
+
 templates = console_templates()
+templates.env.filters["latitude"] = latitude
+templates.env.filters["longitude"] = longitude
+templates.env.globals["until"] = until
+templates.env.globals["hour"] = hour
+templates.env.globals["contact_refresh"] = timedelta(minutes=5)
+"""When a console asks again about a spacecraft without an orbit or a contact in a day."""
 templates.env.globals["verbs"] = VERBS
 
 

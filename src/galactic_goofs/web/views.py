@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from galactic_goofs.anomalies.schemas import (
 from galactic_goofs.auth.dependencies import MaybeSignedIn
 from galactic_goofs.db import utcnow
 from galactic_goofs.deps import Actor, ReadSession, StateDep
-from galactic_goofs.errors import Conflict, DomainError
+from galactic_goofs.errors import Conflict, DomainError, NotFound
 from galactic_goofs.events import service as events
 from galactic_goofs.events.schemas import EventRead
 from galactic_goofs.events.stream import EventStream, parse_cursor
@@ -49,6 +50,11 @@ templates = rendering.templates
 PAGE_SIZE = 50
 TIMELINE_PAGE = 50
 MAX_PAGE_NUMBER = 200_000
+GONE = "This spacecraft is no longer in the fleet."
+"""What a page's polled parts say once its spacecraft was deleted (and then they stop)."""
+CONTACTS_BATCH = 20
+"""Spacecraft a console may ask the next contact of at once (a cold cache takes tens of
+milliseconds each)."""
 
 Search = Annotated[str, Query(max_length=100)]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
@@ -270,10 +276,11 @@ async def spacecraft_page(
     request: Request,
     spacecraft_id: uuid.UUID,
     session: ReadSession,
+    state: StateDep,
     operator: MaybeSignedIn,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
-    """One spacecraft: its details, its open anomaly with notes, and its timeline."""
+    """One spacecraft: its details, where it is, its open anomaly with notes, its timeline."""
     seq = await events.last_seq(session)  # first, as on the board: later changes stream in
     craft = await service.get(session, spacecraft_id)
     open_anomaly = await anomalies.triage(session, limit=1, spacecraft_id=spacecraft_id)
@@ -292,8 +299,90 @@ async def spacecraft_page(
         "paged": before is not None,
         "operator": operator,
         "bars": await analytics_views.spacecraft_bars(session, spacecraft_id),
+        **await _orbit_context(session, state, spacecraft_id),
     }
     return templates.TemplateResponse(request, "spacecraft.html", context)
+
+
+async def _orbit_context(
+    session: AsyncSession, state: AppState, spacecraft_id: uuid.UUID
+) -> dict[str, Any]:
+    """Its orbit, where it is now, and its contacts if found lately (else the page asks for
+    them after it loads: finding them takes longer than the rest of the page)."""
+    now = utcnow()
+    try:
+        orbit = await orbits.get_orbit(session, spacecraft_id)
+    except Conflict:
+        return {"orbit": None, "now": now}
+    found = await orbits.contacts(
+        session, state.contacts, [spacecraft_id], state.settings.stations, now, find=False
+    )
+    return {
+        "orbit": orbit,
+        "now": now,
+        "contacts": found.get(spacecraft_id),
+        "contacts_known": spacecraft_id in found,
+        **await _position_context(session, spacecraft_id, now),
+    }
+
+
+async def _position_context(
+    session: AsyncSession, spacecraft_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    try:
+        return {"position": await orbits.position(session, spacecraft_id, now), "lost": None}
+    except Conflict as error:  # no orbit (any more), or elements that no longer propagate
+        return {"position": None, "lost": error.message}
+
+
+@router.get("/console/spacecraft/{spacecraft_id}/position", response_class=HTMLResponse)
+async def orbit_now(
+    request: Request, spacecraft_id: uuid.UUID, session: ReadSession
+) -> HTMLResponse:
+    """Where it is now: the spacecraft page polls this every few seconds (until it is gone)."""
+    try:
+        where = await _position_context(session, spacecraft_id, utcnow())
+    except NotFound:
+        where = {"position": None, "lost": GONE, "gone": True}
+    context = {"craft_id": spacecraft_id, **where}
+    return templates.TemplateResponse(request, "_orbit_now.html", context)
+
+
+@router.get("/console/spacecraft/{spacecraft_id}/contacts", response_class=HTMLResponse)
+async def contacts_table(
+    request: Request, spacecraft_id: uuid.UUID, session: ReadSession, state: StateDep
+) -> HTMLResponse:
+    """The next contact at each ground station, found now if not lately."""
+    try:
+        craft = await service.get(session, spacecraft_id)
+    except NotFound:
+        return HTMLResponse(f'<div id="contacts" class="contacts"><p>{GONE}</p></div>')
+    now = utcnow()
+    found = await orbits.contacts(
+        session, state.contacts, [spacecraft_id], state.settings.stations, now
+    )
+    context = {
+        "craft": craft,
+        "now": now,
+        "contacts": found.get(spacecraft_id),
+        "contacts_known": True,
+    }
+    return templates.TemplateResponse(request, "_contacts.html", context)
+
+
+@router.get("/console/contacts", response_class=HTMLResponse)
+async def next_contacts(
+    request: Request,
+    session: ReadSession,
+    state: StateDep,
+    spacecraft: Annotated[list[uuid.UUID], Query(min_length=1, max_length=CONTACTS_BATCH)],
+) -> HTMLResponse:
+    """'Next contact in 12 min' for the spacecraft of the triage items a console shows (it
+    asks only for those, a few at a time)."""
+    now = utcnow()
+    found = await orbits.contacts(session, state.contacts, spacecraft, state.settings.stations, now)
+    context = {"found": found, "now": now}
+    return templates.TemplateResponse(request, "_next_contacts.html", context)
 
 
 @router.post("/console/anomalies/{anomaly_id}/acknowledge", status_code=204)

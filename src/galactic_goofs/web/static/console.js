@@ -212,8 +212,13 @@
       }
       return;
     }
-    if (current) current.remove();
-    else if (only) {
+    if (current) {
+      // Same spacecraft, same next contact: keep it until the next look.
+      const contact = current.querySelector(".contact");
+      const slot = item.querySelector(".contact");
+      if (contact && slot) slot.replaceWith(contact);
+      current.remove();
+    } else if (only) {
       // A new anomaly on this spacecraft: the notes shown were the previous one's.
       const notes = document.getElementById("notes");
       if (notes) {
@@ -226,6 +231,7 @@
     else list.append(item);
     htmx.process(item);
     refreshTimes(item);
+    refreshContacts();
   }
 
   function addNote(note) {
@@ -307,6 +313,7 @@
           if (current) swapIn(current, fresh);
         }
         applied = Math.max(applied, Number(document.getElementById("feed").dataset.seq));
+        refreshContacts(); // the snapshot's triage items come without them
         for (const seq of Array.from(early.keys()).sort((a, b) => a - b)) {
           const frame = early.get(seq);
           early.delete(seq);
@@ -473,7 +480,18 @@
     return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
   }
 
+  // "in 12 min": until a moment to come.
+  function until(iso) {
+    const minutes = Math.floor((Date.parse(iso) - Date.now()) / 60000);
+    if (minutes < 1) return "in under a minute";
+    if (minutes < 120) return `in ${minutes} min`;
+    return `in ${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+  }
+
   function refreshTimes(root) {
+    for (const time of root.querySelectorAll("time[data-until]")) {
+      time.textContent = until(time.dateTime);
+    }
     for (const time of root.querySelectorAll("time[data-ago]")) {
       if (!time.title) time.title = time.textContent.trim();
       time.textContent = ago(time.dateTime);
@@ -484,7 +502,58 @@
     }
   }
 
+  // ---- "next contact in 12 min" on the triage queue ------------------------------------
+
+  // The server finds contacts (a few tens of milliseconds a spacecraft, then cached), so the
+  // console asks only about the items it shows, a few at a time, and again only when what it
+  // shows runs out: at the contact's start, at its end, or after a while without one.
+  const CONTACTS_URL = "/console/contacts";
+  const CONTACTS_BATCH = 20;
+  let contactsAsking = false;
+
+  function dueContacts() {
+    const due = new Set();
+    for (const slot of document.querySelectorAll("#triage-items .contact[data-spacecraft]")) {
+      const at = slot.dataset.refreshAt;
+      if (!at || Date.parse(at) <= Date.now()) due.add(slot.dataset.spacecraft);
+    }
+    return Array.from(due).slice(0, CONTACTS_BATCH);
+  }
+
+  async function refreshContacts() {
+    if (contactsAsking) return;
+    const due = dueContacts();
+    if (!due.length) return;
+    contactsAsking = true;
+    let answered = false;
+    try {
+      const query = new URLSearchParams(due.map((id) => ["spacecraft", id]));
+      const response = await fetch(`${CONTACTS_URL}?${query}`, { headers: { Accept: "text/html" } });
+      if (response.ok) {
+        const template = document.createElement("template");
+        template.innerHTML = await response.text();
+        for (const fresh of Array.from(template.content.children)) {
+          const selector = `#triage-items .contact[data-spacecraft="${fresh.dataset.spacecraft}"]`;
+          for (const slot of document.querySelectorAll(selector)) slot.replaceWith(fresh.cloneNode(true));
+        }
+        refreshTimes(document.getElementById("triage-items"));
+        answered = true;
+      }
+    } catch (error) {
+      // Offline for a moment: the next tick asks again.
+    } finally {
+      contactsAsking = false;
+    }
+    // More items than one batch: the rest at once (the ones just answered wait for a tick,
+    // so a clock running ahead of the server's cannot make this ask without end).
+    if (answered && dueContacts().some((id) => !due.includes(id))) refreshContacts();
+  }
+
   document.body.addEventListener("htmx:afterSettle", () => refreshTimes(document));
   refreshTimes(document);
-  window.setInterval(() => refreshTimes(document), 5000);
+  refreshContacts();
+  window.setInterval(() => {
+    refreshTimes(document);
+    refreshContacts();
+  }, 5000);
 })();

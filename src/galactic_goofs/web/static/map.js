@@ -1,62 +1,15 @@
-// The fleet map: Natural Earth's land (world-atlas, drawn here as SVG paths) under the fleet,
-// whose markers move every few seconds from the positions endpoint. No inline script (CSP).
+// The fleet map: the world (worldmap.js) under the fleet, whose markers move every few seconds
+// from the positions endpoint. No inline script (CSP).
 "use strict";
 
 (() => {
-  const SVG = "http://www.w3.org/2000/svg";
+  const { SVG, x, y } = window.GoofsMap;
   const REFRESH_MS = 5000;
   const map = document.getElementById("map");
   if (!map) return;
   const fleet = document.getElementById("fleet");
   const status = document.getElementById("map-status");
   const brokenList = document.getElementById("broken-list");
-
-  const x = (longitude) => longitude + 180;
-  const y = (latitude) => 90 - latitude;
-
-  // A ring that crosses the antimeridian an odd number of times goes round a pole
-  // (Antarctica): it is closed along the map's edge and the pole. One that crosses an even
-  // number of times (Fiji, Chukotka) is cut into pieces, each closed on its own side.
-  function ringPath(ring) {
-    const jumps = ring.filter((point, i) => i > 0 && Math.abs(point[0] - ring[i - 1][0]) > 180);
-    const polar = jumps.length % 2 === 1;
-    const pole = ring.reduce((sum, point) => sum + point[1], 0) < 0 ? -90 : 90;
-    let d = "";
-    ring.forEach((point, i) => {
-      const previous = ring[i - 1];
-      if (i === 0) {
-        d += `M${x(point[0]).toFixed(2)},${y(point[1]).toFixed(2)}`;
-        return;
-      }
-      if (Math.abs(point[0] - previous[0]) > 180) {
-        const edge = previous[0] > 0 ? 180 : -180;
-        if (polar) {
-          d += `L${x(edge)},${y(previous[1]).toFixed(2)}L${x(edge)},${y(pole)}`;
-          d += `L${x(-edge)},${y(pole)}L${x(-edge)},${y(point[1]).toFixed(2)}`;
-        } else {
-          d += `L${x(edge)},${y(previous[1]).toFixed(2)}M${x(-edge)},${y(point[1]).toFixed(2)}`;
-        }
-      }
-      d += `L${x(point[0]).toFixed(2)},${y(point[1]).toFixed(2)}`;
-    });
-    return `${d}Z`;
-  }
-
-  async function drawLand() {
-    const response = await fetch(map.dataset.land);
-    const topology = await response.json();
-    const land = window.topojson.feature(topology, topology.objects.land);
-    const group = document.getElementById("land");
-    for (const feature of land.features) {
-      const geometry = feature.geometry;
-      const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
-      const path = document.createElementNS(SVG, "path");
-      path.setAttribute("d", polygons.flat().map(ringPath).join(""));
-      path.setAttribute("fill-rule", "evenodd");
-      group.appendChild(path);
-    }
-    map.dataset.landDrawn = "true";
-  }
 
   function marker(craft) {
     const broken = craft.status === "MALFUNCTIONING";
@@ -141,7 +94,7 @@
     }
   }
 
-  drawLand().catch(() => {
+  window.GoofsMap.drawLand(map).catch(() => {
     map.dataset.landDrawn = "failed";
   });
   setInterval(refresh, REFRESH_MS);
