@@ -37,9 +37,7 @@ _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _LINE_CHARACTER = r"(?:[^\x00-\x09\x0b-\x1f\x7f-\x9f]|\r\n)"
 """One character of prose: anything but a control character, except a line break (\\n or
 \\r\\n, as a textarea sends it)."""
-MULTILINE_TEXT = (
-    f"^{_LINE_CHARACTER}*[^{CONTROL_CHARACTERS}{TRIMMED_SPACE}]{_LINE_CHARACTER}*$"
-)
+MULTILINE_TEXT = f"^{_LINE_CHARACTER}*[^{CONTROL_CHARACTERS}{TRIMMED_SPACE}]{_LINE_CHARACTER}*$"
 """Some text besides white space, in lines; no other control character anywhere (a lone \\r
 is one: a line ends with \\n)."""
 _CONTROL_BESIDES_LINE_BREAKS = re.compile(r"\r(?!\n)|[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
