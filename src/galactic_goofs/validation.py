@@ -34,6 +34,13 @@ NO_CONTROL_CHARACTERS = f"^[^{CONTROL_CHARACTERS}]*$"
 TEXT = f"^[^{CONTROL_CHARACTERS}]*[^{CONTROL_CHARACTERS}{TRIMMED_SPACE}][^{CONTROL_CHARACTERS}]*$"
 """Some text besides white space, and no control character anywhere."""
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_LINE_CHARACTER = r"(?:[^\x00-\x09\x0b-\x1f\x7f-\x9f]|\r\n)"
+"""One character of prose: anything but a control character, except a line break (\\n or
+\\r\\n, as a textarea sends it)."""
+MULTILINE_TEXT = f"^{_LINE_CHARACTER}*[^{CONTROL_CHARACTERS}{TRIMMED_SPACE}]{_LINE_CHARACTER}*$"
+"""Some text besides white space, in lines; no other control character anywhere (a lone \\r
+is one: a line ends with \\n)."""
+_CONTROL_BESIDES_LINE_BREAKS = re.compile(r"\r(?!\n)|[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 COSPAR_ID = (
     f"^[{TRIMMED_SPACE}]*"
@@ -74,15 +81,39 @@ class Text:
             raise ValueError(
                 f"{self.field} must not contain control characters (tabs, newlines, NUL, ...)"
             )
-        trimmed = value.strip()
-        if not trimmed:
-            # Pydantic's own error for an empty string, so it reads the same either way.
-            raise PydanticCustomError(
-                "string_too_short",
-                "String should have at least {min_length} character",
-                {"min_length": 1},
+        return _not_blank(value.strip())
+
+
+@dataclass(frozen=True)
+class MultilineText(Text):
+    """`Annotated[str, MultilineText("text", max_length=4000)]`: prose such as a note; as
+    `Text`, but it may hold line breaks. `\\r\\n` (what a browser's textarea sends) becomes
+    `\\n`; any other control character (a tab, NUL, a lone `\\r`) is refused. `max_length`
+    counts the text as sent."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": MULTILINE_TEXT}
+
+    def _trimmed(self, value: str) -> str:
+        if _CONTROL_BESIDES_LINE_BREAKS.search(value):
+            raise ValueError(
+                f"{self.field} must not contain control characters other than line breaks "
+                "(tabs, NUL, ...)"
             )
-        return trimmed
+        return _not_blank(value.replace("\r\n", "\n").strip())
+
+
+def _not_blank(trimmed: str) -> str:
+    if not trimmed:
+        # Pydantic's own error for an empty string, so it reads the same either way.
+        raise PydanticCustomError(
+            "string_too_short",
+            "String should have at least {min_length} character",
+            {"min_length": 1},
+        )
+    return trimmed
 
 
 def _cospar_id(value: str) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -222,3 +223,27 @@ async def test_a_window_still_ahead_does_not_shield_a_spacecraft(goofs_sqlite: R
         service.malfunction_random, actor="simulator", rng=random.Random(1)
     )
     assert change is not None and str(change.spacecraft.id) == craft_id
+
+
+async def test_the_simulator_picks_and_breaks_at_one_moment_as_a_window_opens(
+    goofs_sqlite: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    goofs = goofs_sqlite
+    craft_id = await _craft(goofs)
+    window = await goofs.client.put(
+        f"/api/v1/spacecraft/{craft_id}/maintenance",
+        json={"starts_at": _at(600), "ends_at": _at(1200), "reason": "Opens any moment"},
+    )
+    opens = datetime.fromisoformat(window.json()["maintenance"]["starts_at"])
+    # The clock reads a microsecond before the window, then the window's first moment.
+    readings = itertools.chain([opens - timedelta(microseconds=1)], itertools.repeat(opens))
+    monkeypatch.setattr(service, "utcnow", lambda: next(readings))
+
+    change = await goofs.state.writes.apply(
+        service.malfunction_random, actor="simulator", rng=random.Random(1)
+    )
+
+    assert change is not None and str(change.spacecraft.id) == craft_id
+    event = change.event.model_dump(mode="json")
+    assert event["data"]["planned"] is False, "broken in its window by the simulator"
+    assert datetime.fromisoformat(event["data"]["anomaly"]["opened_at"]) < opens

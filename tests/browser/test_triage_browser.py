@@ -146,9 +146,13 @@ async def test_deep_links_lead_to_a_spacecraft_page_whose_timeline_grows_live(
     await expect(console.feed()).to_have_count(2)
 
     anomaly_id = craft["anomaly"]["id"]
-    await goofs.client.post(f"/api/v1/anomalies/{anomaly_id}/notes", json={"text": "<b>hi</b>"})
+    note = "<b>hi</b>\r\nsecond line"
+    await goofs.client.post(f"/api/v1/anomalies/{anomaly_id}/notes", json={"text": note})
     await expect(console.feed()).to_have_count(3, timeout=1_000)
-    await expect(page.locator("#notes li .note-text")).to_have_text("<b>hi</b>")
+    note_text = page.locator("#notes li .note-text")
+    await expect(note_text).to_have_text("<b>hi</b> second line")
+    assert await note_text.inner_text() == "<b>hi</b>\nsecond line"  # its lines, as text
+    assert await page.locator("#notes b").count() == 0
     other = await create(goofs, "Somebody else", "2015-029A")
     await goofs.client.post(f"/api/v1/spacecraft/{other}/malfunction")
     await goofs.client.post(f"/api/v1/spacecraft/{craft['id']}/repair")

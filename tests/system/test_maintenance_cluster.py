@@ -1,9 +1,16 @@
-"""Two instances on one PostgreSQL: maintenance windows end once, and the simulator keeps off."""
+"""Two instances on one PostgreSQL: maintenance windows end once, and the simulator keeps off.
+
+The acceptance run: 30 s with a malfunction every 0.2 s and all but two spacecraft in
+maintenance, the two free ones repaired as soon as they break so the simulator always has
+something it may break, and a window on each of those two opening and closing during the run.
+Everything is judged from the event log afterwards.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +21,25 @@ from galactic_goofs.db import utcnow
 from tests.cluster import cluster_env, instances
 from tests.support import cli_token, wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(180)]
 
-CRAFTS = 8
+CRAFTS = 10
 FREE = 2
-SIMULATED_SECONDS = 6.0
+RUN_SECONDS = 30.0
+SIMULATOR_INTERVAL = "0.2"
+CLOCK_INTERVAL = "0.2"
+ON_TIME = timedelta(seconds=2)
+"""How late the clock may start or end a window: ten of its ticks, for a shared, busy machine."""
+MALFUNCTIONED = "spacecraft.malfunctioned"
+STARTED = "spacecraft.maintenance_started"
+ENDED = "spacecraft.maintenance_ended"
 
 
-def _at(seconds: float) -> str:
-    return (utcnow() + timedelta(seconds=seconds)).isoformat()
+@dataclass(frozen=True)
+class Window:
+    craft_id: str
+    starts_at: datetime
+    ends_at: datetime
 
 
 async def _events(
@@ -38,11 +55,40 @@ async def _events(
         items.extend(batch)
 
 
+async def _set_window(
+    client: httpx.AsyncClient, craft_id: str, ends_at: datetime, starts_at: datetime | None = None
+) -> Window:
+    body = {"ends_at": ends_at.isoformat(), "reason": "Shielded"}
+    if starts_at is not None:
+        body["starts_at"] = starts_at.isoformat()
+    response = await client.put(f"/api/v1/spacecraft/{craft_id}/maintenance", json=body)
+    assert response.status_code == 200, response.text
+    window = response.json()["maintenance"]
+    return Window(craft_id, _time(window["starts_at"]), _time(window["until"]))
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _opened(malfunction: dict[str, Any]) -> datetime:
+    """The moment of a break: its anomaly's opening (the event's own time is a moment later)."""
+    return _time(malfunction["data"]["anomaly"]["opened_at"])
+
+
+def _inside(moment: datetime, window: Window) -> bool:
+    return window.starts_at <= moment < window.ends_at
+
+
 async def test_two_instances_end_a_window_once_and_never_break_a_craft_in_maintenance(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     env = cluster_env(
-        postgres_url, redis_url, clock_interval="0.2", malfunction_interval="0.2", lease_ttl="2"
+        postgres_url,
+        redis_url,
+        clock_interval=CLOCK_INTERVAL,
+        malfunction_interval=SIMULATOR_INTERVAL,
+        lease_ttl="2",
     )
     with instances(2, env, tmp_path) as (a, b):
         headers = {"Authorization": f"Bearer {cli_token(env, tmp_path)}"}
@@ -57,36 +103,113 @@ async def test_two_instances_end_a_window_once_and_never_break_a_craft_in_mainte
                     json={"name": f"Sat {number}", "cospar_id": f"2018-{number + 1:03d}A"},
                 )
                 ids.append(created.json()["id"])
-            shielded = ids[FREE:]
-            for craft_id in shielded:
-                window = {"ends_at": _at(3600), "reason": "Shielded"}
-                put = await on_b.put(f"/api/v1/spacecraft/{craft_id}/maintenance", json=window)
-                assert put.status_code == 200, put.text
+            free, shielded = ids[:FREE], ids[FREE:]
+            before_windows = (await on_a.get("/api/v1/events")).json()["last_seq"]
+            run_start = utcnow()
+            run_end = run_start + timedelta(seconds=RUN_SECONDS)
+            windows = [
+                # Shielded for the whole run, ending one after another just after it, set
+                # through both instances.
+                await _set_window(
+                    on_a if number % 2 else on_b,
+                    craft_id,
+                    ends_at=run_end + timedelta(seconds=1 + 0.3 * number),
+                )
+                for number, craft_id in enumerate(shielded)
+            ] + [
+                # The two free ones each get a window inside the run: started and ended by the
+                # clock while the simulator is busy.
+                await _set_window(
+                    on_a,
+                    free[0],
+                    starts_at=run_start + timedelta(seconds=5),
+                    ends_at=run_start + timedelta(seconds=9),
+                ),
+                await _set_window(
+                    on_b,
+                    free[1],
+                    starts_at=run_start + timedelta(seconds=15),
+                    ends_at=run_start + timedelta(seconds=19),
+                ),
+            ]
+
             # The simulator has been at them all along: what counts is what it does from here.
-            shielded_from = (await on_a.get("/api/v1/events")).json()["last_seq"]
-            brief = ids[0]
-            planned = await on_a.put(
-                f"/api/v1/spacecraft/{brief}/maintenance",
-                json={"starts_at": _at(1), "ends_at": _at(2), "reason": "Brief"},
+            since = (await on_a.get("/api/v1/events")).json()["last_seq"]
+            # Whatever broke before the windows were set is mended, so that every shielded
+            # spacecraft is one the simulator could break if it ignored maintenance.
+            broken_before = await on_a.get(
+                "/api/v1/spacecraft", params={"status": "MALFUNCTIONING", "limit": 500}
             )
-            assert planned.status_code == 200
+            for craft in broken_before.json()["items"]:
+                await on_b.post(f"/api/v1/spacecraft/{craft['id']}/repair")
 
-            async def ended() -> bool:
-                found = await _events(on_b, spacecraft_id=brief)
-                return any(event["type"] == "spacecraft.maintenance_ended" for event in found)
+            # Watch the log until the run's end, repairing a free spacecraft (through either
+            # instance) as soon as it is seen broken, so the simulator never runs out of work.
+            seen = since
+            repairs = 0
+            while utcnow() < run_end:
+                fresh = await _events(on_a, seen)
+                for event in fresh:
+                    if event["type"] == MALFUNCTIONED and event["spacecraft_id"] in free:
+                        client = on_a if repairs % 2 else on_b
+                        await client.post(f"/api/v1/spacecraft/{event['spacecraft_id']}/repair")
+                        repairs += 1
+                seen = fresh[-1]["seq"] if fresh else seen
 
-            await wait_until(ended, timeout=15, message="the brief window to end")
-            # The simulator keeps breaking and both go on fixing the two it may break.
-            deadline = asyncio.get_running_loop().time() + SIMULATED_SECONDS
-            while asyncio.get_running_loop().time() < deadline:
-                for craft_id in ids[:FREE]:
-                    await on_b.post(f"/api/v1/spacecraft/{craft_id}/repair")
-                await asyncio.sleep(0.3)
+                async def news(after: int = seen) -> bool:
+                    page = await on_b.get("/api/v1/events", params={"after": after, "limit": 1})
+                    return bool(page.json()["items"]) or utcnow() >= run_end
 
-            brief_events = [event["type"] for event in await _events(on_a, spacecraft_id=brief)]
-            broken = await _events(on_a, shielded_from, type="spacecraft.malfunctioned")
+                await wait_until(news, timeout=10, interval=0.05, message="the next event")
 
-    assert brief_events.count("spacecraft.maintenance_started") == 1
-    assert brief_events.count("spacecraft.maintenance_ended") == 1
-    assert broken, "the simulator never fired"
-    assert not {event["spacecraft_id"] for event in broken} & set(shielded)
+            async def every_window_ended() -> bool:
+                found = await _events(on_b, before_windows, type=ENDED)
+                ended = {event["spacecraft_id"] for event in found}
+                return ended >= set(ids)
+
+            last_end = max(window.ends_at for window in windows)
+            wait = (last_end - utcnow()).total_seconds() + 15
+            await wait_until(every_window_ended, timeout=wait, message="every window to end")
+            # A second end of a window would be logged within the clock's allowance: read the
+            # log once that has passed for the last window.
+            await wait_until(
+                lambda: utcnow() >= last_end + ON_TIME, timeout=wait, message="the allowance"
+            )
+            log = await _events(on_b, before_windows)
+
+    assert utcnow() - run_start >= timedelta(seconds=RUN_SECONDS)
+    by_craft: dict[str, list[dict[str, Any]]] = {craft_id: [] for craft_id in ids}
+    for event in log:
+        if event["spacecraft_id"] in by_craft:
+            by_craft[event["spacecraft_id"]].append(event)
+
+    broken = [event for event in log if event["type"] == MALFUNCTIONED and event["seq"] > since]
+    simulated = [event for event in broken if event["actor"] == "simulator"]
+    assert len(simulated) >= 20, f"the simulator hardly fired: {len(simulated)} malfunctions"
+    assert repairs >= 10, "the free spacecraft were not kept breakable"
+    hit_in_maintenance = [
+        (event["seq"], event["spacecraft_id"], event["data"]["anomaly"]["opened_at"])
+        for event in simulated
+        for window in windows
+        if event["spacecraft_id"] == window.craft_id
+        and _inside(_time(event["data"]["anomaly"]["opened_at"]), window)
+    ]
+    assert hit_in_maintenance == [], "the simulator broke a spacecraft in maintenance"
+    assert [event["seq"] for event in broken if event["data"].get("planned")] == []
+    # Through the run the shielded ones were in maintenance throughout (after it, they are
+    # fair game again): the simulator only ever broke the two free ones.
+    during_run = [event for event in simulated if _opened(event) < run_end]
+    assert {event["spacecraft_id"] for event in during_run} == set(free)
+
+    for window in windows:
+        events = by_craft[window.craft_id]
+        counts = Counter(event["type"] for event in events)
+        assert counts[STARTED] == 1, (window, counts)
+        assert counts[ENDED] == 1, (window, counts)
+        (started,) = [event for event in events if event["type"] == STARTED]
+        (ended,) = [event for event in events if event["type"] == ENDED]
+        started_at, ended_at = _time(started["occurred_at"]), _time(ended["occurred_at"])
+        assert window.starts_at <= started_at <= window.starts_at + ON_TIME, (window, started)
+        assert window.ends_at <= ended_at <= window.ends_at + ON_TIME, (window, ended)
+        assert ended["data"]["maintenance"]["until"] is not None
+        assert _time(ended["data"]["maintenance"]["until"]) == window.ends_at

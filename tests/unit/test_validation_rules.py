@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from galactic_goofs import validation
+from galactic_goofs.anomalies.schemas import NOTE_MAX, AcknowledgeRequest, NoteCreate
 from galactic_goofs.fleet.schemas import MalfunctionRequest, SpacecraftCreate
 
 SCHEMA = SpacecraftCreate.model_json_schema()["properties"]
@@ -132,3 +133,56 @@ def test_a_description_with_a_control_character_is_refused_in_its_own_name() -> 
     assert "description must not contain control characters" in str(refused.value)
     description = MalfunctionRequest.model_json_schema()["properties"]["description"]
     assert description["anyOf"][0]["pattern"] == validation.TEXT
+
+
+NOTE_SCHEMA = NoteCreate.model_json_schema()["properties"]["text"]
+NOTES = [
+    "Rebooted.",
+    "Line one\nline two",
+    "Line one\r\nline two\r\n",
+    "\n\nPadded\n\n",
+    "\n",
+    "\r\n",
+    "Lone\rreturn",
+    "Tab\there",
+    "NUL\x00",
+    "\x85Next line",
+    "Ends with a return\r",
+    "\r\r\n",
+    "x" * NOTE_MAX,
+    "x" * (NOTE_MAX + 1),
+]
+NOTE_ALPHABET = "aZ9 \t\n\r\x00\x0b\x1f\x7f\x85\xa0\u2028\u3000\U0001f680"
+
+
+def note_accepted(text: str) -> bool:
+    try:
+        NoteCreate.model_validate({"text": text})
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("text", NOTES + samples(NOTE_ALPHABET, seed=3, longest=30))
+def test_a_note_is_accepted_exactly_when_the_schema_says_so(text: str) -> None:
+    assert note_accepted(text) == schema_accepts(NOTE_SCHEMA, text), repr(text)
+    assert NOTE_SCHEMA["pattern"] == validation.MULTILINE_TEXT
+
+
+def test_a_note_keeps_its_line_breaks_as_newlines_and_refuses_other_control_characters() -> None:
+    note = NoteCreate.model_validate({"text": "  First line\r\n\r\nSecond line\n"})
+    assert note.text == "First line\n\nSecond line"
+
+    for sneaky in ["Tab\there", "Bell\x07", "Lone\rreturn", "Next\x85line"]:
+        with pytest.raises(ValidationError) as refused:
+            NoteCreate.model_validate({"text": sneaky})
+        assert "text must not contain control characters other than line breaks" in str(
+            refused.value
+        ), repr(sneaky)
+
+
+def test_single_line_fields_still_refuse_line_breaks() -> None:
+    with pytest.raises(ValidationError):
+        SpacecraftCreate.model_validate({"name": "Two\r\nlines", "cospar_id": "1990-037B"})
+    with pytest.raises(ValidationError):
+        AcknowledgeRequest.model_validate({"comment": "Two\nlines"})

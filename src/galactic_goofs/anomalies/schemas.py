@@ -15,12 +15,13 @@ TEXT_MAX = 1000
 MAX_SHELVE_MINUTES = 7 * 24 * 60
 
 Comment = Annotated[str, validation.Text("comment", max_length=TEXT_MAX)]
-Reason = Annotated[str, validation.Text("reason", max_length=TEXT_MAX)]
-Resolution = Annotated[str, validation.Text("resolution", max_length=TEXT_MAX)]
+# Prose that may run to several lines: a shelve's reason, what a repair did, a note.
+Reason = Annotated[str, validation.MultilineText("reason", max_length=TEXT_MAX)]
+Resolution = Annotated[str, validation.MultilineText("resolution", max_length=TEXT_MAX)]
 NoteText = Annotated[
     str,
-    validation.Text("text", max_length=NOTE_MAX),
-    Field(description=f"The note, up to {NOTE_MAX} characters"),
+    validation.MultilineText("text", max_length=NOTE_MAX),
+    Field(description=f"The note, up to {NOTE_MAX} characters; it may hold line breaks"),
 ]
 
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,10 +15,12 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 class Event(Base):
     __tablename__ = "events"
+    # A spacecraft's timeline, a page at a time in seq order (0009_events_by_spacecraft).
+    __table_args__ = (Index("ix_events_spacecraft_id_seq", "spacecraft_id", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(32), index=True)
-    spacecraft_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    spacecraft_id: Mapped[uuid.UUID]
     actor: Mapped[str] = mapped_column(String(100))
     occurred_at: Mapped[datetime]
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)

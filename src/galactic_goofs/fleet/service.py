@@ -282,8 +282,10 @@ def malfunction_random(
     run = session_writer(session)
     seq = events.claim_next_seq(run)
     craft_id = None
+    # One moment for the choice and the break: a window that opens in between must not make
+    # the simulator's malfunction a planned one inside it.
+    now = utcnow()
     if fence is None or fence(session):
-        now = utcnow()
         in_window = and_(
             Spacecraft.maintenance_starts_at <= now, Spacecraft.maintenance_ends_at > now
         )
@@ -299,7 +301,7 @@ def malfunction_random(
     if craft_id is None:
         session.rollback()  # hands the seq back: nothing happened
         return None
-    return _malfunction(run, seq, _row(run, craft_id), faults.pick(rng), actor)
+    return _malfunction(run, seq, _row(run, craft_id), faults.pick(rng), actor, now=now)
 
 
 @on_statements
@@ -427,10 +429,16 @@ def _show_anomaly(
 
 
 def _malfunction(
-    run: Writer, seq: int, craft: Any, fault: faults.FaultTemplate, actor: str
+    run: Writer,
+    seq: int,
+    craft: Any,
+    fault: faults.FaultTemplate,
+    actor: str,
+    *,
+    now: datetime | None = None,
 ) -> Change:
     """Break it and open its anomaly: planned when it happens in a maintenance window."""
-    now = utcnow()
+    now = now or utcnow()
     planned = in_maintenance(craft, now)
     anomaly_id = uuid.uuid4()
     broken = _set(
