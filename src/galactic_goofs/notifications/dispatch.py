@@ -43,6 +43,8 @@ PER_ENDPOINT = 4
 MAX_RETRY_AFTER = 24 * 3600.0
 """A receiver may ask us to wait, but not to hold a delivery longer than a day per attempt."""
 ERROR_LENGTH = 300
+RECORD_GATHER = 0.02
+"""Seconds the recorder waits, once an attempt finished, for others to record with it."""
 PRUNE_INTERVAL = 600.0
 """Seconds between looks for deliveries old enough to leave the log."""
 NEWS_OF_SUPPRESSION = frozenset(
@@ -316,6 +318,9 @@ class Sender:
         hundreds of deliveries a second, a commit each would cost more than the POSTs."""
         while True:
             await self._anything_done.wait()
+            # A moment for the attempts finishing alongside: at hundreds a second, twenty
+            # milliseconds make one transaction of several.
+            await asyncio.sleep(RECORD_GATHER)
             self._anything_done.clear()
             done, self._done = self._done, []
             if done:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -338,24 +338,31 @@ def record_attempts(
 ) -> dict[int, str]:
     """Log each attempt and decide what follows: delivered, retry later, failed, or the
     endpoint disabled (410); and count them by outcome. `schedule` is the waits before the
-    second, third, ... attempt. One transaction for many, so the sender's bookkeeping costs a
-    commit per handful of deliveries, not one each. Returns each delivery's outcome; one no
-    longer pending (removed, or settled by a sender that lost its lease meanwhile) is left out."""
+    second, third, ... attempt. One transaction for many, in a few multi-row statements, so
+    the sender's bookkeeping costs a commit per handful of deliveries, not one each. Returns
+    each delivery's outcome; one no longer pending (removed, or settled by a sender that lost
+    its lease meanwhile) is left out."""
     ids = [delivery_id for delivery_id, _ in outcomes]
     deliveries = {
-        delivery.id: delivery
-        for delivery in session.scalars(
-            select(Delivery)
+        row.id: row._asdict()
+        for row in session.execute(
+            select(Delivery.id, Delivery.endpoint_id, Delivery.attempts, Delivery.delivered_at)
             .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
             .with_for_update()
         )
     }
     endpoints = {
-        endpoint.id: endpoint
-        for endpoint in session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.id.in_({delivery.endpoint_id for delivery in deliveries.values()})
+        row.id: row._asdict()
+        for row in session.execute(
+            select(
+                WebhookEndpoint.id,
+                WebhookEndpoint.failures_in_a_row,
+                WebhookEndpoint.last_success_at,
+                WebhookEndpoint.enabled,
+                WebhookEndpoint.disabled_reason,
             )
+            .where(WebhookEndpoint.id.in_({d["endpoint_id"] for d in deliveries.values()}))
+            .with_for_update()
         )
     }
     now = utcnow()
@@ -365,7 +372,7 @@ def record_attempts(
         delivery = deliveries.get(delivery_id)
         if delivery is None or delivery_id in results:
             continue
-        result = _settle(delivery, endpoints[delivery.endpoint_id], outcome, schedule, now)
+        result = _settle(delivery, endpoints[delivery["endpoint_id"]], outcome, schedule, now)
         results[delivery_id] = result
         attempts.append(
             {
@@ -377,47 +384,54 @@ def record_attempts(
                 "outcome": result,
             }
         )
-    if attempts:
-        session.execute(insert(DeliveryAttempt), attempts)
-        _count(session, Counter(results.values()))
+    if not attempts:
+        return results
+    settled = [deliveries[delivery_id] for delivery_id in results]
+    for delivery in settled:
+        del delivery["endpoint_id"]
+    session.execute(update(Delivery), settled)
+    session.execute(update(WebhookEndpoint), list(endpoints.values()))
+    session.execute(insert(DeliveryAttempt), attempts)
+    _count(session, Counter(results.values()))
     return results
 
 
 def _settle(
-    delivery: Delivery,
-    endpoint: WebhookEndpoint,
+    delivery: dict[str, Any],
+    endpoint: dict[str, Any],
     outcome: Outcome,
     schedule: Sequence[float],
     now: datetime,
 ) -> str:
-    delivery.attempts += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = outcome.status_code
-    delivery.last_latency_ms = outcome.latency_ms
-    delivery.last_error = outcome.error
-    code = outcome.status_code
+    """One attempt's effect on its delivery's and its endpoint's columns (as dicts)."""
+    delivery["attempts"] += 1
+    delivery["last_attempt_at"] = now
+    delivery["last_status_code"] = code = outcome.status_code
+    delivery["last_latency_ms"] = outcome.latency_ms
+    delivery["last_error"] = outcome.error
+    delivery["next_attempt_at"] = None
     if code is not None and 200 <= code < 300:
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.delivered_at = now
-        delivery.next_attempt_at = None
-        endpoint.last_success_at = now
-        endpoint.failures_in_a_row = 0
+        delivery["status"] = DeliveryStatus.DELIVERED
+        delivery["delivered_at"] = now
+        endpoint["last_success_at"] = now
+        endpoint["failures_in_a_row"] = 0
         return "delivered"
-    endpoint.failures_in_a_row += 1
+    endpoint["failures_in_a_row"] += 1
     if code == 410:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
-        endpoint.enabled = False
-        endpoint.disabled_reason = f"the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC"
+        delivery["status"] = DeliveryStatus.FAILED
+        endpoint["enabled"] = False
+        endpoint["disabled_reason"] = (
+            f"the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC"
+        )
         return "gone"
-    if delivery.attempts > len(schedule):
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
+    if delivery["attempts"] > len(schedule):
+        delivery["status"] = DeliveryStatus.FAILED
         return "failed"
-    wait = schedule[delivery.attempts - 1]
+    wait = schedule[delivery["attempts"] - 1]
     if outcome.retry_after is not None:
         wait = outcome.retry_after
-    delivery.next_attempt_at = now + timedelta(seconds=wait)
+    delivery["status"] = DeliveryStatus.PENDING
+    delivery["next_attempt_at"] = now + timedelta(seconds=wait)
     return "retry"
 
 
@@ -481,7 +495,18 @@ async def due(
     """Pending deliveries whose time has come, oldest due first, on enabled endpoints."""
     now = utcnow()
     query = (
-        select(Delivery, WebhookEndpoint)
+        # Columns, not entities: this runs for every few deliveries sent.
+        select(
+            Delivery.id,
+            Delivery.webhook_id,
+            Delivery.body,
+            WebhookEndpoint.id.label("endpoint_id"),
+            WebhookEndpoint.url,
+            WebhookEndpoint.format,
+            WebhookEndpoint.secret,
+            WebhookEndpoint.previous_secret,
+            WebhookEndpoint.previous_secret_expires_at,
+        )
         .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
@@ -495,18 +520,17 @@ async def due(
         query = query.where(Delivery.endpoint_id.not_in(skip_endpoints))
     if skip:
         query = query.where(Delivery.id.not_in(skip))
-    rows = await session.execute(query)
     return [
         Due(
-            id=delivery.id,
-            webhook_id=delivery.webhook_id,
-            endpoint_id=endpoint.id,
-            body=delivery.body,
-            url=endpoint.url,
-            format=endpoint.format,
-            secrets=signing_secrets(endpoint, now),
+            id=row.id,
+            webhook_id=row.webhook_id,
+            endpoint_id=row.endpoint_id,
+            body=row.body,
+            url=row.url,
+            format=row.format,
+            secrets=signing_secrets(row, now),
         )
-        for delivery, endpoint in rows
+        for row in await session.execute(query)
     ]
 
 
