@@ -195,7 +195,9 @@ def _operator_token(env: dict[str, str], name: str = "bench", role: str = "opera
     goofs("migrate").check_returncode()
     # Fails if it exists: fine.
     goofs("user", "add", name, "--role", role, stdin="bench-operator-password\n")
-    created = goofs("token", "create", "--user", name, *(["--scope", "admin"] if role == "admin" else []))
+    created = goofs(
+        "token", "create", "--user", name, *(["--scope", "admin"] if role == "admin" else [])
+    )
     created.check_returncode()
     return created.stdout.strip()
 

@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from bench import servers
-from bench.harness import DRIVEN_FLEET, Harness, Scenario, _change_plan, _occurred_at, percentiles_ms
+from bench.harness import (
+    DRIVEN_FLEET,
+    Harness,
+    Scenario,
+    _change_plan,
+    _occurred_at,
+    percentiles_ms,
+)
 from bench.http import Pool, drive
 from bench.receiver import Arrivals, Receiver
 
@@ -66,7 +73,9 @@ async def add_endpoints(server: servers.Server, receiver: Receiver, count: int) 
     return ids
 
 
-async def wait_for_all(receiver: Receiver, first: int, last: int, endpoints: int, grace: float) -> None:
+async def wait_for_all(
+    receiver: Receiver, first: int, last: int, endpoints: int, grace: float
+) -> None:
     """Until every (event, endpoint) pair in (first, last] has arrived, or `grace` seconds."""
     wanted = (last - first) * endpoints
     deadline = time.monotonic() + grace
@@ -210,13 +219,13 @@ def report(result: dict[str, Any]) -> str:
             f"p99 {latency['p99']:.1f}, max {latency['max']:.1f} ms",
             f"of which commit -> queued p50 {result['queued_ms']['p50']:.1f}, p99 "
             f"{result['queued_ms']['p99']:.1f} ms; queued -> delivered p50 "
-            f"{result['sent_ms']['p50']:.1f}, p99 {result['sent_ms']['p99']:.1f} ms (endpoint 0's log)",
+            f"{result['sent_ms']['p50']:.1f}, p99 {result['sent_ms']['p99']:.1f} ms "
+            "(endpoint 0's log)",
             f"received {result['received']}/{result['expected']}, lost {result['lost']}, "
             f"duplicated {result['duplicated']}; API p50 {api['p50']:.1f} / p99 "
             f"{api['p99']:.1f} ms, {result['api_failed']} failed; server CPU "
             f"{result['server_cpu_s']:.1f} s",
-            f"target p99 <= {TARGET_P99_MS:.0f} ms and nothing lost: "
-            f"{'met' if met else 'MISSED'}",
+            f"target p99 <= {TARGET_P99_MS:.0f} ms and nothing lost: {'met' if met else 'MISSED'}",
         ]
     )
 

@@ -7,7 +7,6 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

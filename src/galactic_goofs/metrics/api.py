@@ -34,8 +34,8 @@ from galactic_goofs.deps import ReadSession, StateDep
 from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet.faults import Severity
 from galactic_goofs.fleet.models import Spacecraft, Status
-from galactic_goofs.notifications import service as webhook_service
 from galactic_goofs.metrics.process import ProcessMetrics, multiprocess
+from galactic_goofs.notifications import service as webhook_service
 
 UNRESOLVED_STATES = (AnomalyState.OPEN, AnomalyState.ACKNOWLEDGED, AnomalyState.SHELVED)
 

@@ -24,9 +24,7 @@ def upgrade() -> None:
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("outcome", name="pk_webhook_tallies"),
     )
-    op.create_index(
-        "ix_webhook_deliveries_created_at", "webhook_deliveries", ["created_at"]
-    )
+    op.create_index("ix_webhook_deliveries_created_at", "webhook_deliveries", ["created_at"])
 
 
 def downgrade() -> None:
