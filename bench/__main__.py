@@ -2,6 +2,7 @@
 
 python -m bench                      # the full run (several minutes), report under docs/
 python -m bench --scale 0.01 --seconds 1 --out /some/dir   # a tiny smoke run
+python -m bench --only 1,2,5 --companion webhooks   # the stream while webhooks are dispatched
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import companions, report
 from bench.harness import Harness, Scenario, board, write_path
 from bench.servers import claim
 
@@ -70,12 +71,13 @@ def scenarios(scale: float, seconds: float | None) -> list[tuple[str, Scenario]]
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="goofs-bench-") as workdir:
-        harness = Harness(Path(workdir), workers=args.workers)
+        harness = Harness(Path(workdir), workers=args.workers, companion=args.companion)
         # The driver runs in this process: keep it off the server's core too.
         claim(harness.cores.clients)
         results: dict[str, Any] = {
             "machine": machine(harness),
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "companion": args.companion,
             "runs": [],
         }
         try:
@@ -122,6 +124,13 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="cap each run's duration")
     parser.add_argument("--only", help="comma-separated targets, e.g. 1,4,refetch,sweep")
     parser.add_argument("--workers", type=int, default=4, help="reader processes")
+    parser.add_argument(
+        "--companion",
+        choices=companions.KINDS,
+        default="none",
+        help="load beside every scenario on the real server: 10 webhook endpoints, 50 "
+        "browsers on /analytics or 50 on /map (see bench/companions.py)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="report directory")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

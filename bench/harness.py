@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import psutil
 
-from bench import clients, servers
+from bench import clients, companions, servers
 from bench.http import Pool, drive, hammer
+from bench.receiver import Receiver
 
 STREAM_PATHS = {"goofs": "/api/v1/events/stream", "floor": "/stream"}
 REFETCH_PATH = "/api/v1/spacecraft?limit=500"
@@ -45,9 +46,15 @@ def percentiles_ms(values: np.ndarray[Any, Any]) -> dict[str, float]:
 class Harness:
     """Reader processes on the harness cores, started once and reused by every scenario."""
 
-    def __init__(self, workdir: Path, workers: int = 4) -> None:
+    def __init__(self, workdir: Path, workers: int = 4, companion: str = "none") -> None:
         self.workdir = workdir
         self.cores = servers.Cores.split()
+        if companion not in companions.KINDS:
+            raise ValueError(f"unknown companion {companion!r}: one of {companions.KINDS}")
+        self.companion = companion
+        """Load beside every scenario on the real server (`bench.companions`)."""
+        self.receiver: Receiver | None = None
+        """The webhook receiver, started with the first scenario that needs it."""
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
@@ -65,6 +72,8 @@ class Harness:
         self.templates: dict[int, Path] = {}
 
     def close(self) -> None:
+        if self.receiver is not None:
+            self.receiver.close()
         for pipe in self.pipes:
             pipe.send(("exit", ()))
         for process in self.processes:
@@ -95,10 +104,25 @@ class Harness:
     async def run(self, scenario: Scenario) -> dict[str, Any]:
         database = await self.fleet(DRIVEN_FLEET) if scenario.server == "goofs" else None
         probe = servers.core_speed_ms(self.cores.server)
+        companion = self.companion if scenario.server == "goofs" else "none"
+        if companion == "webhooks" and self.receiver is None:
+            self.receiver = Receiver(self.cores.clients)
+        settings = companions.SERVER_SETTINGS.get(companion, {}) | scenario.env
         with servers.running(
-            scenario.server, self.workdir, self.cores, database, scenario.env
+            scenario.server,
+            self.workdir,
+            self.cores,
+            database,
+            settings,
+            admin=companion == "webhooks",
         ) as server:
-            return await self._run_on(server, scenario) | {"core_probe_ms": probe}
+            beside = companions.Companion(companion, server, self.receiver)
+            await beside.start()
+            try:
+                result = await self._run_on(server, scenario)
+            finally:
+                done = await beside.stop()
+            return result | {"core_probe_ms": probe, "companion": done}
 
     async def _run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:
         pool = Pool(server.host, server.port, size=32, token=server.token)

@@ -27,6 +27,7 @@ def markdown(results: dict[str, Any]) -> str:
         "fixed pure-Python loop took on the server's core just before the scenario (lower is "
         "faster): the machine's speed drifts, so compare runs of similar probes.",
         "",
+        *_companion(results),
         "| target | scenario | connected | delivery p50 / p95 / p99 / max (ms) "
         "| lost / dup / out of order | changes/s | API p50 / p99 (ms) | server CPU (s) "
         "| peak RSS (MB) | deliveries per CPU-s | bytes/event/client | server core busy "
@@ -157,3 +158,29 @@ def plot(results: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+COMPANIONS = {
+    "webhooks": "10 webhook endpoints to a loopback receiver, dispatched throughout",
+    "analytics": "50 browsers on /analytics (page, its stream, the charts' re-fetch)",
+    "map": "50 browsers on /map (page, land, positions every 5 s)",
+}
+
+
+def _companion(results: dict[str, Any]) -> list[str]:
+    """The header's line on the load beside each scenario, and what it did in each."""
+    kind = results.get("companion", "none")
+    if kind == "none":
+        return ["Companion load: none (`--companion none`).", ""]
+    lines = [
+        f"Companion load (`--companion {kind}`), beside every scenario on the real server "
+        f"(not the floor's): {COMPANIONS.get(kind, kind)}.",
+        "",
+    ]
+    for run in results["runs"]:
+        done = run.get("companion") or {}
+        if done.get("kind", "none") == "none":
+            continue
+        figures = ", ".join(f"{key} {value}" for key, value in done.items() if key != "kind")
+        lines.append(f"- {run['scenario']}: {figures}")
+    return [*lines, ""] if len(lines) > 2 else lines

@@ -52,6 +52,8 @@ class Server:
     process: subprocess.Popen[bytes]
     token: str | None = None
     """An operator's API token: only operators change the fleet."""
+    admin_token: str | None = None
+    """An admin's API token (with `running(..., admin=True)`): only admins add webhooks."""
     gc_log: Path | None = None
     """Where the server writes down its long collector pauses (`bench.gc_pauses`)."""
 
@@ -106,6 +108,8 @@ def running(
     cores: Cores,
     database: Path | None = None,
     settings: dict[str, str] | None = None,
+    *,
+    admin: bool = False,
 ) -> Iterator[Server]:
     """`goofs serve` on a copy of `database` (or an empty one), or the floor broadcaster."""
     port = free_port()
@@ -125,9 +129,10 @@ def running(
                     shutil.copyfile(f"{database}{suffix}", f"{db_file}{suffix}")
         env["GOOFS_DATABASE_URL"] = f"sqlite:///{db_file}"
         token = _operator_token(env)
+        admin_token = _operator_token(env, "bench-admin", role="admin") if admin else None
         command = ["galactic_goofs.cli", "serve", "--port", str(port)]
     else:
-        token = None
+        token = admin_token = None
         command = ["bench.floor", "--port", str(port)]
     gc_log = workdir / f"{kind}-{port}.gc"
     command = [sys.executable, "-m", "bench.gc_pauses", str(gc_log), *command]
@@ -165,7 +170,7 @@ def running(
                 stderr=subprocess.DEVNULL,
                 preexec_fn=lambda: os.sched_setaffinity(0, cores.clients),
             )
-        yield Server(kind, port, process, token, gc_log)
+        yield Server(kind, port, process, token, admin_token, gc_log)
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -174,8 +179,8 @@ def running(
         log.close()
 
 
-def _operator_token(env: dict[str, str]) -> str:
-    """An API token for the bench operator, added to the database first if it is new there."""
+def _operator_token(env: dict[str, str], name: str = "bench", role: str = "operator") -> str:
+    """An API token for a bench operator, added to the database first if it is new there."""
 
     def goofs(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -188,8 +193,11 @@ def _operator_token(env: dict[str, str]) -> str:
         )
 
     goofs("migrate").check_returncode()
-    goofs("user", "add", "bench", stdin="bench-operator-password\n")  # fails if it exists: fine
-    created = goofs("token", "create", "--user", "bench")
+    # Fails if it exists: fine.
+    goofs("user", "add", name, "--role", role, stdin="bench-operator-password\n")
+    created = goofs(
+        "token", "create", "--user", name, *(["--scope", "admin"] if role == "admin" else [])
+    )
     created.check_returncode()
     return created.stdout.strip()
 

@@ -236,6 +236,7 @@ def _start_webhooks(
         timeout=settings.webhook_timeout,
         allow_private=settings.webhook_allow_private,
         concurrency=settings.webhook_concurrency,
+        log_days=settings.webhook_log_days,
     )
     spawn(runner.run(), f"consumer-{dispatch.name}")
     spawn(sender.run(), "webhook-sender")

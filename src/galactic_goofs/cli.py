@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING if quiet else logging.INFO,
         format="%(levelname)s:     %(name)s: %(message)s",
     )
+    # httpx says INFO for every request it makes: a line per webhook attempt. The sender
+    # writes its own line for an attempt that failed; what succeeded needs none.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     try:
         settings = Settings()

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     """Allow webhooks to loopback, private and link-local addresses (receivers inside)."""
     webhook_concurrency: int = Field(default=16, ge=1, le=1000)
     """Deliveries in flight at once on the dispatching instance."""
+    webhook_log_days: float = Field(default=14.0, ge=0)
+    """Days a settled delivery stays in the log (with its attempts); 0 keeps them all."""
 
     @field_validator("webhook_retry_schedule")
     @classmethod

@@ -443,3 +443,28 @@ async def test_every_attempt_checks_the_address_again(sqlite_url: str) -> None:
         assert hook.received == [] and hook.rejected == []
     assert delivery["status"] == "failed"
     assert all(a["error"].startswith("refused before connecting") for a in delivery["attempt_log"])
+
+
+async def test_metrics_count_attempts_by_outcome_from_zero(hooks: Any) -> None:
+    from tests.api.test_metrics import scrape
+
+    goofs, admin = hooks
+    outcomes = ("delivered", "retry", "failed", "gone")
+    before = (await scrape(goofs))["goofs_webhook_deliveries_total"]
+    assert before == {(("outcome", outcome),): 0.0 for outcome in outcomes}
+
+    def twice_500(path: str, webhook_id: str, attempt: int) -> Answer:
+        return (500 if attempt <= 2 else 200), {}, 0.0
+
+    with receiver(twice_500) as hook:
+        webhook = await register(admin, hook)
+        await admin.post(f"/api/v1/webhooks/{webhook['id']}/test")
+        await settled(admin, webhook["id"], 1)
+
+    after = (await scrape(goofs))["goofs_webhook_deliveries_total"]
+    assert after == {
+        (("outcome", "delivered"),): 1.0,
+        (("outcome", "retry"),): 2.0,
+        (("outcome", "failed"),): 0.0,
+        (("outcome", "gone"),): 0.0,
+    }

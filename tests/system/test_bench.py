@@ -141,3 +141,27 @@ async def test_the_floor_sends_the_events_the_real_server_writes(goofs_sqlite: R
         assert _shape(imitation) == _shape(written)
         # Same text, within the length of a fault description: the bytes per delivery match.
         assert abs(len(str(imitation)) - len(str(written))) < 80
+
+
+# A fleet made through the API, then three servers, one after the other, on a shared machine.
+@pytest.mark.timeout(400)
+async def test_each_companion_loads_the_server_beside_the_scenario(harness: Harness) -> None:
+    done = {}
+    for kind in ("webhooks", "analytics", "map"):
+        harness.companion = kind
+        result = await harness.run(Scenario(f"with {kind}", clients=2, rate=10, seconds=1))
+        assert result["lost"] == 0
+        done[kind] = result["companion"]
+
+    assert done["webhooks"]["endpoints"] == 10
+    assert done["webhooks"]["webhooks_received"] > 0
+    assert done["analytics"]["streams"] == 50 and done["analytics"]["failed"] == 0
+    assert done["analytics"]["frames"] >= 50 * 5, "every browser's stream had the changes"
+    assert done["map"]["maps"] == 50 and done["map"]["failed"] == 0
+    assert done["map"]["requests"] >= 50 * 6, "each map's page, stylesheets, scripts and land"
+
+
+async def test_the_floor_gets_no_companion(harness: Harness) -> None:
+    harness.companion = "map"
+    result = await harness.run(Scenario("floor", clients=2, rate=5, seconds=1, server="floor"))
+    assert result["companion"] == {"kind": "none"}

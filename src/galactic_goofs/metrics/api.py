@@ -35,10 +35,9 @@ from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet.faults import Severity
 from galactic_goofs.fleet.models import Spacecraft, Status
 from galactic_goofs.metrics.process import ProcessMetrics, multiprocess
+from galactic_goofs.notifications import service as webhook_service
 
 UNRESOLVED_STATES = (AnomalyState.OPEN, AnomalyState.ACKNOWLEDGED, AnomalyState.SHELVED)
-WEBHOOK_OUTCOMES: tuple[str, ...] = ()
-"""None yet: the family is there, empty, for dashboards and alerts written ahead."""
 
 router = APIRouter(tags=["health"])
 
@@ -116,8 +115,13 @@ async def _read(session: AsyncSession, *, per_spacecraft: bool) -> list[Metric]:
         events.add_metric([type], count)
 
     webhooks = CounterMetricFamily(
-        "goofs_webhook_deliveries", "Webhook deliveries, by outcome", labels=["outcome"]
+        "goofs_webhook_deliveries",
+        "Webhook delivery attempts, by outcome (delivered: 2xx; retry: failed, another "
+        "attempt to come; failed: failed, none left; gone: 410, the endpoint disabled)",
+        labels=["outcome"],
     )
+    for outcome, count in (await webhook_service.tallies(session)).items():
+        webhooks.add_metric([outcome], count)
 
     now = utcnow()
     longest = max(Window, key=lambda window: window.length)

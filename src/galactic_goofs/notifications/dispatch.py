@@ -18,15 +18,16 @@ import email.utils
 import functools
 import json
 import logging
+import math
 import ssl
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -52,6 +53,10 @@ PER_ENDPOINT = 4
 MAX_RETRY_AFTER = 24 * 3600.0
 """A receiver may ask us to wait, but not to hold a delivery longer than a day per attempt."""
 ERROR_LENGTH = 300
+RECORD_GATHER = 0.02
+"""Seconds the recorder waits, once an attempt finished, for others to record with it."""
+PRUNE_INTERVAL = 600.0
+"""Seconds between looks for deliveries old enough to leave the log."""
 NEWS_OF_SUPPRESSION = frozenset(
     {EventType.SHELVED, EventType.MAINTENANCE_STARTED, EventType.MAINTENANCE_ENDED}
 )
@@ -149,20 +154,21 @@ class WebhookDispatch:
                     continue
                 payload = payload or service.event_body(event)
                 rows.append(
-                    Delivery(
-                        webhook_id=service.new_webhook_id(),
-                        endpoint_id=endpoint.id,
-                        event_seq=event.seq,
-                        event_type=str(event.type),
-                        body=payload,
-                        status=DeliveryStatus.PENDING,
-                        attempts=0,
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
+                    {
+                        "webhook_id": service.new_webhook_id(),
+                        "endpoint_id": endpoint.id,
+                        "event_seq": event.seq,
+                        "event_type": str(event.type),
+                        "body": payload,
+                        "status": DeliveryStatus.PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
                 )
         if rows:
-            session.add_all(rows)
+            # One multi-row statement: ten endpoints make ten rows per event.
+            session.execute(insert(Delivery), rows)
             self.wake.set()
 
 
@@ -231,6 +237,8 @@ class Sender:
         concurrency: int = 16,
         poll_interval: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
+        log_days: float = 0,
+        prune_interval: float = PRUNE_INTERVAL,
     ) -> None:
         self.db = db
         self.leading = leading
@@ -241,8 +249,14 @@ class Sender:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.transport = transport
+        self.log_days = log_days
+        """Settled deliveries older than this many days leave the log (0: kept for ever)."""
+        self.prune_interval = prune_interval
         self._in_flight: dict[int, uuid.UUID] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[tuple[service.Due, service.Outcome]] = []
+        self._anything_done = asyncio.Event()
+        self._pruned_at = -math.inf
 
     async def run(self) -> None:
         async with httpx.AsyncClient(
@@ -251,19 +265,20 @@ class Sender:
             transport=self.transport,
             verify=_tls_context(),
         ) as client:
+            recorder = asyncio.create_task(self._record_continually())
             try:
                 while True:
                     try:
                         if self.leading():
                             await self._start_due(client)
+                            await self._prune_now_and_then()
                     except Exception as error:
                         log.warning("webhook sender: %s", error)
                     await self._sleep()
             finally:
-                for task in self._tasks:
+                for task in (*self._tasks, recorder):
                     task.cancel()
-                if self._tasks:
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
+                await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
 
     async def _sleep(self) -> None:
         try:
@@ -304,22 +319,66 @@ class Sender:
     async def _deliver(self, client: httpx.AsyncClient, delivery: service.Due) -> None:
         try:
             outcome = await self.attempt(client, delivery)
-            result = await self.db.write(
-                service.record_attempt, delivery.id, outcome, self.schedule
-            )
-            if result != "delivered":
-                log.info(
-                    "webhook %s to endpoint %s: %s (%s)",
-                    delivery.webhook_id,
-                    delivery.endpoint_id,
-                    result,
-                    outcome.error or outcome.status_code,
-                )
-        except Exception as error:
-            log.warning("webhook %s: could not record the attempt: %s", delivery.webhook_id, error)
-        finally:
+        except BaseException:
             self._in_flight.pop(delivery.id, None)
-            self.wake.set()  # a slot is free
+            raise
+        # Its slot stays taken until the attempt is recorded, so it is not picked again.
+        self._done.append((delivery, outcome))
+        self._anything_done.set()
+
+    async def _record_continually(self) -> None:
+        """Records finished attempts, all that finished meanwhile in one transaction: at
+        hundreds of deliveries a second, a commit each would cost more than the POSTs."""
+        while True:
+            await self._anything_done.wait()
+            # A moment for the attempts finishing alongside: at hundreds a second, twenty
+            # milliseconds make one transaction of several.
+            await asyncio.sleep(RECORD_GATHER)
+            self._anything_done.clear()
+            done, self._done = self._done, []
+            if done:
+                await self._record(done)
+
+    async def _record(self, done: list[tuple[service.Due, service.Outcome]]) -> None:
+        try:
+            results = await self.db.write(
+                service.record_attempts,
+                [(delivery.id, outcome) for delivery, outcome in done],
+                self.schedule,
+            )
+        except Exception as error:
+            # Still pending in the database: sent again later, with the same webhook-id.
+            log.warning("webhook sender: could not record %d attempts: %s", len(done), error)
+            results = {}
+        else:
+            for delivery, outcome in done:
+                result = results.get(delivery.id, "gone")
+                if result != "delivered":
+                    log.info(
+                        "webhook %s to endpoint %s: %s (%s)",
+                        delivery.webhook_id,
+                        delivery.endpoint_id,
+                        result,
+                        outcome.error or outcome.status_code,
+                    )
+        finally:
+            for delivery, _ in done:
+                self._in_flight.pop(delivery.id, None)
+            self.wake.set()  # slots are free
+
+    async def _prune_now_and_then(self) -> None:
+        """Keeps the delivery log to `log_days`, a batch per write, every `prune_interval`."""
+        now = time.monotonic()
+        if self.log_days <= 0 or now - self._pruned_at < self.prune_interval:
+            return
+        self._pruned_at = now
+        older_than = utcnow() - timedelta(days=self.log_days)
+        pruned = 0
+        while self.leading() and (batch := await self.db.write(service.prune, older_than)):
+            pruned += batch
+            await asyncio.sleep(0)
+        if pruned:
+            log.info("pruned %d webhook deliveries older than %g days", pruned, self.log_days)
 
     async def attempt(self, client: httpx.AsyncClient, delivery: service.Due) -> service.Outcome:
         """One POST; never raises for what the receiver or the network did."""

@@ -59,6 +59,7 @@ class Delivery(Base):
         UniqueConstraint("endpoint_id", "event_seq"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -96,3 +97,13 @@ class DeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     outcome: Mapped[str] = mapped_column(String(16))
     """`delivered`, `retry` (with a next attempt), `failed` or `gone` (410)."""
+
+
+class DeliveryTally(Base):
+    """Attempts ever made, by outcome: the `goofs_webhook_deliveries` counter. Kept beside the
+    log rather than counted from it, so it survives the log's pruning and only goes up."""
+
+    __tablename__ = "webhook_tallies"
+
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)

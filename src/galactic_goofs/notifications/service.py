@@ -11,12 +11,14 @@ import base64
 import json
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ from galactic_goofs.notifications.models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    DeliveryTally,
     WebhookEndpoint,
 )
 from galactic_goofs.notifications.schemas import (
@@ -318,60 +321,159 @@ class Outcome:
     """Seconds the receiver asked for (429/503 with Retry-After)."""
 
 
+OUTCOMES = ("delivered", "retry", "failed", "gone")
+"""What an attempt comes to: 2xx; a failure with a retry to come; a failure with none left;
+410 Gone, which disables the endpoint."""
+
+
 def record_attempt(
     session: Session, delivery_id: int, outcome: Outcome, schedule: Sequence[float]
 ) -> str:
-    """Log the attempt and decide what follows: delivered, retry later, failed, or the endpoint
-    disabled (410). `schedule` is the waits before the second, third, ... attempt."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
-        return "gone"  # removed, or already settled by a sender that lost its lease meanwhile
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-    assert endpoint is not None
+    """`record_attempts` for one."""
+    return record_attempts(session, [(delivery_id, outcome)], schedule).get(delivery_id, "gone")
+
+
+def record_attempts(
+    session: Session, outcomes: Sequence[tuple[int, Outcome]], schedule: Sequence[float]
+) -> dict[int, str]:
+    """Log each attempt and decide what follows: delivered, retry later, failed, or the
+    endpoint disabled (410); and count them by outcome. `schedule` is the waits before the
+    second, third, ... attempt. One transaction for many, in a few multi-row statements, so
+    the sender's bookkeeping costs a commit per handful of deliveries, not one each. Returns
+    each delivery's outcome; one no longer pending (removed, or settled by a sender that lost
+    its lease meanwhile) is left out."""
+    ids = [delivery_id for delivery_id, _ in outcomes]
+    deliveries = {
+        row.id: row._asdict()
+        for row in session.execute(
+            select(Delivery.id, Delivery.endpoint_id, Delivery.attempts, Delivery.delivered_at)
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+            .with_for_update()
+        )
+    }
+    endpoints = {
+        row.id: row._asdict()
+        for row in session.execute(
+            select(
+                WebhookEndpoint.id,
+                WebhookEndpoint.failures_in_a_row,
+                WebhookEndpoint.last_success_at,
+                WebhookEndpoint.enabled,
+                WebhookEndpoint.disabled_reason,
+            )
+            .where(WebhookEndpoint.id.in_({d["endpoint_id"] for d in deliveries.values()}))
+            .with_for_update()
+        )
+    }
     now = utcnow()
-    delivery.attempts += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = outcome.status_code
-    delivery.last_latency_ms = outcome.latency_ms
-    delivery.last_error = outcome.error
-    code = outcome.status_code
+    results: dict[int, str] = {}
+    attempts = []
+    for delivery_id, outcome in outcomes:
+        delivery = deliveries.get(delivery_id)
+        if delivery is None or delivery_id in results:
+            continue
+        result = _settle(delivery, endpoints[delivery["endpoint_id"]], outcome, schedule, now)
+        results[delivery_id] = result
+        attempts.append(
+            {
+                "delivery_id": delivery_id,
+                "at": now,
+                "status_code": outcome.status_code,
+                "latency_ms": outcome.latency_ms,
+                "error": outcome.error,
+                "outcome": result,
+            }
+        )
+    if not attempts:
+        return results
+    settled = [deliveries[delivery_id] for delivery_id in results]
+    for delivery in settled:
+        del delivery["endpoint_id"]
+    session.execute(update(Delivery), settled)
+    session.execute(update(WebhookEndpoint), list(endpoints.values()))
+    session.execute(insert(DeliveryAttempt), attempts)
+    _count(session, Counter(results.values()))
+    return results
+
+
+def _settle(
+    delivery: dict[str, Any],
+    endpoint: dict[str, Any],
+    outcome: Outcome,
+    schedule: Sequence[float],
+    now: datetime,
+) -> str:
+    """One attempt's effect on its delivery's and its endpoint's columns (as dicts)."""
+    delivery["attempts"] += 1
+    delivery["last_attempt_at"] = now
+    delivery["last_status_code"] = code = outcome.status_code
+    delivery["last_latency_ms"] = outcome.latency_ms
+    delivery["last_error"] = outcome.error
+    delivery["next_attempt_at"] = None
     if code is not None and 200 <= code < 300:
-        result = "delivered"
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.delivered_at = now
-        delivery.next_attempt_at = None
-        endpoint.last_success_at = now
-        endpoint.failures_in_a_row = 0
-    elif code == 410:
-        result = "gone"
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
-        endpoint.failures_in_a_row += 1
-        endpoint.enabled = False
-        endpoint.disabled_reason = f"the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC"
-    elif delivery.attempts > len(schedule):
-        result = "failed"
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
-        endpoint.failures_in_a_row += 1
-    else:
-        result = "retry"
-        wait = schedule[delivery.attempts - 1]
-        if outcome.retry_after is not None:
-            wait = outcome.retry_after
-        delivery.next_attempt_at = now + timedelta(seconds=wait)
-        endpoint.failures_in_a_row += 1
-    session.add(
-        DeliveryAttempt(
-            delivery_id=delivery.id,
-            at=now,
-            status_code=code,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error,
-            outcome=result,
+        delivery["status"] = DeliveryStatus.DELIVERED
+        delivery["delivered_at"] = now
+        endpoint["last_success_at"] = now
+        endpoint["failures_in_a_row"] = 0
+        return "delivered"
+    endpoint["failures_in_a_row"] += 1
+    if code == 410:
+        delivery["status"] = DeliveryStatus.FAILED
+        endpoint["enabled"] = False
+        endpoint["disabled_reason"] = (
+            f"the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        return "gone"
+    if delivery["attempts"] > len(schedule):
+        delivery["status"] = DeliveryStatus.FAILED
+        return "failed"
+    wait = schedule[delivery["attempts"] - 1]
+    if outcome.retry_after is not None:
+        wait = outcome.retry_after
+    delivery["status"] = DeliveryStatus.PENDING
+    delivery["next_attempt_at"] = now + timedelta(seconds=wait)
+    return "retry"
+
+
+def _count(session: Session, counts: Counter[str]) -> None:
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DeliveryTally)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[DeliveryTally.outcome],
+            set_={"count": DeliveryTally.count + statement.excluded.count},
+        ),
+        [{"outcome": outcome, "count": count} for outcome, count in sorted(counts.items())],
+    )
+
+
+async def tallies(session: AsyncSession) -> dict[str, int]:
+    """Attempts ever made, by outcome (every outcome, 0 for those never seen)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for outcome, count in await session.execute(select(DeliveryTally.outcome, DeliveryTally.count)):
+        counts[outcome] = int(count)
+    return counts
+
+
+PRUNE_BATCH = 1000
+
+
+def prune(session: Session, older_than: datetime) -> int:
+    """Removes up to `PRUNE_BATCH` settled deliveries (and their attempts) made before
+    `older_than`; pending ones stay, however old, until they settle. Returns how many."""
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.created_at < older_than, Delivery.status != DeliveryStatus.PENDING)
+            .order_by(Delivery.created_at)
+            .limit(PRUNE_BATCH)
         )
     )
-    return result
+    if ids:
+        # The attempts by hand: not every database enforces the cascade (SQLite needs a pragma).
+        session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(ids)))
+        session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
+    return len(ids)
 
 
 @dataclass(frozen=True)
@@ -393,7 +495,18 @@ async def due(
     """Pending deliveries whose time has come, oldest due first, on enabled endpoints."""
     now = utcnow()
     query = (
-        select(Delivery, WebhookEndpoint)
+        # Columns, not entities: this runs for every few deliveries sent.
+        select(
+            Delivery.id,
+            Delivery.webhook_id,
+            Delivery.body,
+            WebhookEndpoint.id.label("endpoint_id"),
+            WebhookEndpoint.url,
+            WebhookEndpoint.format,
+            WebhookEndpoint.secret,
+            WebhookEndpoint.previous_secret,
+            WebhookEndpoint.previous_secret_expires_at,
+        )
         .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
@@ -407,18 +520,17 @@ async def due(
         query = query.where(Delivery.endpoint_id.not_in(skip_endpoints))
     if skip:
         query = query.where(Delivery.id.not_in(skip))
-    rows = await session.execute(query)
     return [
         Due(
-            id=delivery.id,
-            webhook_id=delivery.webhook_id,
-            endpoint_id=endpoint.id,
-            body=delivery.body,
-            url=endpoint.url,
-            format=endpoint.format,
-            secrets=signing_secrets(endpoint, now),
+            id=row.id,
+            webhook_id=row.webhook_id,
+            endpoint_id=row.endpoint_id,
+            body=row.body,
+            url=row.url,
+            format=row.format,
+            secrets=signing_secrets(row, now),
         )
-        for delivery, endpoint in rows
+        for row in await session.execute(query)
     ]
 
 
