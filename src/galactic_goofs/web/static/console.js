@@ -117,9 +117,25 @@
       else if (kind === "triage") upsertTriage(fragment);
       else if (kind === "note") addNote(fragment);
     }
-    // Pages that summarise events (analytics) re-fetch themselves on this, debounced.
-    document.body.dispatchEvent(new CustomEvent("goofs:event"));
+    summaryChanged();
     recount(matches, left);
+  }
+
+  // ---- pages that summarise events ------------------------------------------------------
+
+  // Analytics re-fetch their charts on "goofs:summary": a few seconds after an event, once
+  // for all the events of those seconds. Not a debounce (htmx's `delay`), which a fleet that
+  // changes every second would put off for ever; not htmx's `throttle`, which drops the last
+  // events of a burst.
+  const SUMMARY_EVERY_MS = 3000;
+  let summaryDue = null;
+
+  function summaryChanged() {
+    if (summaryDue !== null) return;
+    summaryDue = setTimeout(() => {
+      summaryDue = null;
+      document.body.dispatchEvent(new CustomEvent("goofs:summary"));
+    }, SUMMARY_EVERY_MS);
   }
 
   // ---- the range line and the pager -----------------------------------------------------
