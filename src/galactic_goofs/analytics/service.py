@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.analytics import figures
+from galactic_goofs.analytics.cache import FiguresCache, cached
 from galactic_goofs.analytics.figures import Figures, Lifetime, Outage, Timeline
 from galactic_goofs.analytics.models import DeletedSpacecraft, MaintenancePeriod
 from galactic_goofs.analytics.schemas import (
@@ -55,7 +56,7 @@ async def load(
     periods = select(
         MaintenancePeriod.spacecraft_id, MaintenancePeriod.started_at, MaintenancePeriod.ended_at
     ).where(MaintenancePeriod.ended_at > start, MaintenancePeriod.started_at < end)
-    anomalies = select(
+    measured = (
         Anomaly.spacecraft_id,
         Anomaly.subsystem,
         Anomaly.severity,
@@ -63,17 +64,22 @@ async def load(
         Anomaly.acknowledged_at,
         Anomaly.resolved_at,
         Anomaly.planned,
-    ).where(
-        Anomaly.opened_at < end,
-        or_(
-            Anomaly.opened_at >= start, Anomaly.resolved_at >= start, Anomaly.resolved_at.is_(None)
-        ),
     )
+    # Three disjoint parts, each one range of an index (migration 0009): one OR over them
+    # made the database visit every anomaly ever opened before `end`.
+    anomaly_parts = [
+        select(*measured).where(Anomaly.opened_at >= start, Anomaly.opened_at < end),
+        select(*measured).where(Anomaly.resolved_at >= start, Anomaly.opened_at < start),
+        select(*measured).where(Anomaly.resolved_at.is_(None), Anomaly.opened_at < start),
+    ]
     if spacecraft_id is not None:
         living = living.where(Spacecraft.id == spacecraft_id)
         deleted = deleted.where(DeletedSpacecraft.spacecraft_id == spacecraft_id)
         periods = periods.where(MaintenancePeriod.spacecraft_id == spacecraft_id)
-        anomalies = anomalies.where(Anomaly.spacecraft_id == spacecraft_id)
+        anomaly_parts = [
+            part.where(Anomaly.spacecraft_id == spacecraft_id) for part in anomaly_parts
+        ]
+    anomalies = union_all(*anomaly_parts)
 
     for row in await session.execute(living):
         timeline.lifetimes[row.id] = Lifetime(row.id, row.name, row.cospar_id, row.created_at)
@@ -101,11 +107,16 @@ async def load(
     return timeline
 
 
-async def fleet(session: AsyncSession, window: Window) -> FleetAnalytics:
-    now = utcnow()
-    start = now - window.length
-    timeline = await load(session, start, now, now=now)
-    return fleet_figures(window, figures.measure_fleet(timeline, start, now))
+async def fleet(
+    session: AsyncSession, window: Window, cache: FiguresCache | None = None
+) -> FleetAnalytics:
+    async def compute() -> FleetAnalytics:
+        now = utcnow()
+        start = now - window.length
+        timeline = await load(session, start, now, now=now)
+        return fleet_figures(window, figures.measure_fleet(timeline, start, now))
+
+    return await cached(cache, session, ("fleet", window), compute)
 
 
 def fleet_figures(window: Window, measured: Figures) -> FleetAnalytics:
@@ -141,6 +152,21 @@ def fleet_figures(window: Window, measured: Figures) -> FleetAnalytics:
 
 
 async def spacecraft(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    window: Window,
+    buckets: int,
+    cache: FiguresCache | None = None,
+) -> SpacecraftAvailability:
+    return await cached(
+        cache,
+        session,
+        ("spacecraft", spacecraft_id, window, buckets),
+        lambda: _spacecraft(session, spacecraft_id, window, buckets),
+    )
+
+
+async def _spacecraft(
     session: AsyncSession, spacecraft_id: uuid.UUID, window: Window, buckets: int
 ) -> SpacecraftAvailability:
     now = utcnow()
