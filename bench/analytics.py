@@ -9,8 +9,10 @@ On SQLite, 10,000 spacecraft, 1,000,000 events and 100,000 anomalies (`bench.his
   spacecraft with the most anomalies): <= 20 ms;
 - `GET /metrics`: <= 50 ms.
 
-Not part of `python -m bench`. Prints the median and the worst of 15 requests each (after one
-that warms the server); the verdict is on the median. `--database FILE` keeps the seeded file
+Not part of `python -m bench`. Prints the median and the worst of 15 requests each, the
+verdict on the median, and the time of the first request before them, which computes what the
+others find in the analytics cache (kept for 5 s while nothing changes; with changes coming in,
+a request after each one computes again). `--database FILE` keeps the seeded file
 and uses it again on the next run (seeding takes a minute or more).
 """
 
@@ -83,24 +85,29 @@ def busiest_spacecraft(database: Path) -> uuid.UUID:
     return uuid.UUID(hex_id)
 
 
-def timed(url: str, path: str) -> list[float]:
+def timed(url: str, path: str) -> tuple[float, list[float]]:
+    """The first request's time (it computes the figures), and the next ones' (which find
+    them computed, `analytics.cache`, unless the cache's seconds have run out)."""
     times = []
     with httpx.Client(base_url=url, timeout=120) as client:
+        started = time.perf_counter()
         client.get(path).raise_for_status()
+        first = (time.perf_counter() - started) * 1000
         for _ in range(REQUESTS):
             started = time.perf_counter()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
-    return times
+    return first, times
 
 
-def report(what: str, times: list[float], target: float) -> bool:
+def report(what: str, measured: tuple[float, list[float]], target: float) -> bool:
+    first, times = measured
     median = statistics.median(times)
     verdict = "met" if median <= target else "MISSED"
     print(
         f"{what}: median {median:.1f} ms, worst {max(times):.1f} ms "
-        f"(target <= {target:.0f} ms: {verdict})",
+        f"(target <= {target:.0f} ms: {verdict}); first, computing: {first:.0f} ms",
         flush=True,
     )
     return median <= target

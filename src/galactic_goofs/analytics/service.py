@@ -111,12 +111,25 @@ async def fleet(
     session: AsyncSession, window: Window, cache: FiguresCache | None = None
 ) -> FleetAnalytics:
     async def compute() -> FleetAnalytics:
-        now = utcnow()
-        start = now - window.length
-        timeline = await load(session, start, now, now=now)
-        return fleet_figures(window, figures.measure_fleet(timeline, start, now))
+        timeline = await recent(session, cache)
+        now = timeline.now
+        return fleet_figures(window, figures.measure_fleet(timeline, now - window.length, now))
 
     return await cached(cache, session, ("fleet", window), compute)
+
+
+LONGEST = max(Window, key=lambda window: window.length)
+
+
+async def recent(session: AsyncSession, cache: FiguresCache | None = None) -> Timeline:
+    """The intervals of the longest window up to now, which every fleet figure is measured
+    from (any window, the console's charts, /metrics): loaded once for all of them."""
+
+    async def compute() -> Timeline:
+        now = utcnow()
+        return await load(session, now - LONGEST.length, now, now=now)
+
+    return await cached(cache, session, ("timeline", LONGEST), compute)
 
 
 def fleet_figures(window: Window, measured: Figures) -> FleetAnalytics:

@@ -30,7 +30,6 @@ from galactic_goofs.analytics import service as analytics
 from galactic_goofs.analytics.cache import FiguresCache
 from galactic_goofs.analytics.schemas import Window
 from galactic_goofs.anomalies.models import Anomaly, AnomalyState
-from galactic_goofs.db import utcnow
 from galactic_goofs.deps import ReadSession, StateDep
 from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet.faults import Severity
@@ -138,10 +137,9 @@ async def _read(
             availability.add_metric([window.value], ratio)
     families: list[Metric] = [fleet, in_maintenance, anomalies, events, webhooks, availability]
     if per_spacecraft:
-        now = utcnow()
-        longest = max(Window, key=lambda window: window.length)
-        timeline = await analytics.load(session, now - longest.length, now, now=now)
-        families.append(_per_spacecraft(timeline, now - longest.length, now, longest))
+        timeline = await analytics.recent(session, cache)
+        start = timeline.now - analytics.LONGEST.length
+        families.append(_per_spacecraft(timeline, start, timeline.now, analytics.LONGEST))
     return families
 
 

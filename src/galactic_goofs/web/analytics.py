@@ -71,13 +71,13 @@ async def charts_context(
     session: AsyncSession, cache: FiguresCache | None = None
 ) -> dict[str, Any]:
     """What the charts show; every open page asks for it after each event, so it is cached."""
-    return await cached(cache, session, ("charts",), lambda: _charts_context(session))
+    return await cached(cache, session, ("charts",), lambda: _charts_context(session, cache))
 
 
-async def _charts_context(session: AsyncSession) -> dict[str, Any]:
-    now = utcnow()
+async def _charts_context(session: AsyncSession, cache: FiguresCache | None) -> dict[str, Any]:
+    timeline = await analytics.recent(session, cache)
+    now = timeline.now
     start = now - Window.MONTH.length
-    timeline = await analytics.load(session, start, now, now=now)
     days = charts.days(timeline, start, now, DAYS)
     names = [day.end.strftime("%d %b") for day in days]
     each = {
