@@ -21,6 +21,7 @@ CLOCK_READERS = (
     "galactic_goofs.fleet.maintenance",
     "galactic_goofs.anomalies.service",
     "galactic_goofs.analytics.service",
+    "galactic_goofs.analytics.cache",
 )
 
 

@@ -26,7 +26,7 @@ import numpy
 Span = tuple[datetime, datetime]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lifetime:
     spacecraft_id: uuid.UUID
     name: str
@@ -35,7 +35,7 @@ class Lifetime:
     deleted_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outage:
     """One anomaly's interval: from its opening to its resolution (or now, if still open)."""
 

@@ -7,9 +7,10 @@ them (`analytics.figures`); nothing replays the event log.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, union_all
+from sqlalchemy import String, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.analytics import figures
@@ -31,6 +32,32 @@ from galactic_goofs.errors import NotFound
 from galactic_goofs.fleet.models import Spacecraft
 
 
+class _Reading:
+    """How `load` reads ids and times. On SQLite, as the text they are stored as, parsed here
+    (a UUID once per spacecraft, a time by `datetime.fromisoformat`): through the columns'
+    own types a 30-day window's 34,000 anomalies took five times as long to read."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.as_text = session.get_bind().dialect.name == "sqlite"
+        self._ids: dict[Any, uuid.UUID] = {}
+
+    def __call__(self, column: Any) -> Any:
+        return type_coerce(column, String).label(column.key) if self.as_text else column
+
+    def id(self, value: Any) -> uuid.UUID:
+        if not self.as_text:
+            return value  # type: ignore[no-any-return]
+        known = self._ids.get(value)
+        if known is None:
+            known = self._ids[value] = uuid.UUID(value)
+        return known
+
+    def moment(self, value: Any) -> Any:
+        if not self.as_text or value is None:
+            return value
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 async def load(
     session: AsyncSession,
     start: datetime,
@@ -41,11 +68,12 @@ async def load(
 ) -> Timeline:
     """The intervals that touch start .. end, of one spacecraft or the whole fleet."""
     timeline = Timeline(now=now or utcnow())
+    read = _Reading(session)
     living = select(
-        Spacecraft.id,
+        read(Spacecraft.id),
         Spacecraft.name,
         Spacecraft.cospar_id,
-        Spacecraft.created_at,
+        read(Spacecraft.created_at),
         Spacecraft.maintenance_started,
         Spacecraft.maintenance_starts_at,
         Spacecraft.maintenance_ends_at,
@@ -57,12 +85,12 @@ async def load(
         MaintenancePeriod.spacecraft_id, MaintenancePeriod.started_at, MaintenancePeriod.ended_at
     ).where(MaintenancePeriod.ended_at > start, MaintenancePeriod.started_at < end)
     measured = (
-        Anomaly.spacecraft_id,
+        read(Anomaly.spacecraft_id),
         Anomaly.subsystem,
         Anomaly.severity,
-        Anomaly.opened_at,
-        Anomaly.acknowledged_at,
-        Anomaly.resolved_at,
+        read(Anomaly.opened_at),
+        read(Anomaly.acknowledged_at),
+        read(Anomaly.resolved_at),
         Anomaly.planned,
     )
     # Three disjoint parts, each one range of an index (migration 0009): one OR over them
@@ -82,25 +110,30 @@ async def load(
     anomalies = union_all(*anomaly_parts)
 
     for row in await session.execute(living):
-        timeline.lifetimes[row.id] = Lifetime(row.id, row.name, row.cospar_id, row.created_at)
+        craft_id = read.id(row.id)
+        timeline.lifetimes[craft_id] = Lifetime(
+            craft_id, row.name, row.cospar_id, read.moment(row.created_at)
+        )
         if row.maintenance_started and row.maintenance_starts_at is not None:
             until = min(row.maintenance_ends_at or timeline.now, timeline.now)
-            timeline.maintenance[row.id].append((row.maintenance_starts_at, until))
+            timeline.maintenance[craft_id].append((row.maintenance_starts_at, until))
     for gone in await session.scalars(deleted):
         timeline.lifetimes[gone.spacecraft_id] = Lifetime(
             gone.spacecraft_id, gone.name, gone.cospar_id, gone.created_at, gone.deleted_at
         )
     for period in await session.execute(periods):
         timeline.maintenance[period.spacecraft_id].append((period.started_at, period.ended_at))
+    moment = read.moment
     for anomaly in await session.execute(anomalies):
-        timeline.outages[anomaly.spacecraft_id].append(
+        craft_id = read.id(anomaly.spacecraft_id)
+        timeline.outages[craft_id].append(
             Outage(
-                anomaly.spacecraft_id,
+                craft_id,
                 anomaly.subsystem,
                 anomaly.severity,
-                anomaly.opened_at,
-                anomaly.acknowledged_at,
-                anomaly.resolved_at,
+                moment(anomaly.opened_at),
+                moment(anomaly.acknowledged_at),
+                moment(anomaly.resolved_at),
                 anomaly.planned,
             )
         )
