@@ -7,7 +7,7 @@ them (`analytics.figures`); nothing replays the event log.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, select, type_coerce, union_all
@@ -55,7 +55,7 @@ class _Reading:
     def moment(self, value: Any) -> Any:
         if not self.as_text or value is None:
             return value
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return datetime.fromisoformat(value + "+00:00")  # stored in UTC; faster than replace()
 
 
 async def load(
