@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
+from galactic_goofs.analytics.cache import FiguresCache
 from galactic_goofs.auth.authenticator import Authenticator
 from galactic_goofs.db import Database
 from galactic_goofs.events.broker import Broker
@@ -33,6 +34,8 @@ class AppState:
     contacts: ContactCache = field(default_factory=ContactCache)
     """Ground-station contacts found lately, for the spacecraft page and the triage queue."""
     metrics: ProcessMetrics = field(default_factory=ProcessMetrics)
+    analytics: FiguresCache = field(default_factory=FiguresCache)
+    """Fleet figures computed in the last few seconds (`analytics.cache`)."""
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     """Names this process to stream clients (`X-Goofs-Instance`), so one can tell which of
     several workers or instances serves it; random, so it tells nothing about the host."""

@@ -21,6 +21,7 @@ CLOCK_READERS = (
     "galactic_goofs.fleet.maintenance",
     "galactic_goofs.anomalies.service",
     "galactic_goofs.analytics.service",
+    "galactic_goofs.analytics.cache",
 )
 
 
@@ -153,6 +154,31 @@ async def test_a_spacecraft_has_its_availability_and_uptime_bars(
     assert hubble["buckets"][0]["start"].startswith(clock.ago(24)[:19])
     assert gone["availability"] == 1 - 1 / 7, "a deleted spacecraft is measured until deletion"
     assert len(gone["buckets"]) == 30
+
+
+async def test_figures_read_again_after_a_change_show_it(goofs: Running, clock: Clock) -> None:
+    """The figures are kept for a few seconds (`analytics.cache`), but not past a change."""
+    crafts = await _history(goofs, clock)
+    path = f"/api/v1/spacecraft/{crafts['hubble']}/availability"
+    before = await _ok(await goofs.client.get("/api/v1/analytics/fleet?window=24h"))
+    bars_before = await _ok(await goofs.client.get(path, params={"window": "24h"}))
+
+    await _ok(
+        await goofs.client.post(
+            f"/api/v1/spacecraft/{crafts['hubble']}/malfunction",
+            json={"subsystem": "thermal", "severity": "minor"},
+        )
+    )
+    await consumers_caught_up(goofs.state)
+    clock.now += timedelta(seconds=1)  # well inside the time an entry is kept: only the change
+
+    after = await _ok(await goofs.client.get("/api/v1/analytics/fleet?window=24h"))
+    bars_after = await _ok(await goofs.client.get(path, params={"window": "24h"}))
+    assert (before["malfunctions"], after["malfunctions"]) == (2, 3)
+    assert {"subsystem": "thermal", "malfunctions": 1, "downtime_seconds": 1.0} in after[
+        "by_subsystem"
+    ]
+    assert (bars_before["malfunctions"], bars_after["malfunctions"]) == (1, 2)
 
 
 async def test_a_fleet_without_anomalies_is_fully_available_with_no_repair_time(

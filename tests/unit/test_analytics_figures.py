@@ -11,6 +11,7 @@ from galactic_goofs.analytics.figures import (
     Timeline,
     buckets,
     measure_fleet,
+    measure_fleet_buckets,
     measure_spacecraft,
 )
 
@@ -179,3 +180,28 @@ def test_buckets_split_the_window_evenly_and_each_has_its_own_availability() -> 
 
     assert spans[0] == (ago(24), ago(18)) and spans[-1] == (ago(6), NOW)
     assert figures == [None, 1.0, 1.0, 0.5]
+
+
+def test_fleet_buckets_in_one_pass_give_each_buckets_own_figures() -> None:
+    timeline = Timeline(now=NOW)
+    hubble = craft(timeline, created_hours_ago=100)
+    outage(timeline, hubble, opened=30, resolved=20, acknowledged=25)  # across the window start
+    outage(timeline, hubble, opened=14, resolved=9, acknowledged=13.5)  # into maintenance
+    timeline.maintenance[hubble].append((ago(10), ago(8)))
+    outage(timeline, hubble, opened=2, resolved=None, acknowledged=1)  # still open
+    voyager = craft(timeline, created_hours_ago=12, deleted_hours_ago=5)
+    outage(timeline, voyager, opened=6, resolved=5, acknowledged=5.5)
+    craft(timeline, created_hours_ago=3)  # nothing happens to it
+    spans = buckets(*DAY, 5)  # edges that are not whole hours
+
+    together = measure_fleet_buckets(timeline, spans)
+
+    one_by_one = [measure_fleet(timeline, low, high) for low, high in spans]
+    assert [
+        (part.observed_seconds, part.downtime_seconds, part.mtta_seconds, part.mttr_seconds)
+        for part in together
+    ] == [
+        (part.observed_seconds, part.downtime_seconds, part.mtta_seconds, part.mttr_seconds)
+        for part in one_by_one
+    ]
+    assert together[-1].downtime_seconds > 0 and together[0].mttr_seconds == 10 * HOUR

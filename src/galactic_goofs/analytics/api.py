@@ -17,7 +17,7 @@ from galactic_goofs.analytics.schemas import (
     SpacecraftRow,
     Window,
 )
-from galactic_goofs.deps import ReadSession
+from galactic_goofs.deps import ReadSession, StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
 
@@ -29,9 +29,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @router.get("/analytics/fleet")
 async def fleet_analytics(
-    session: ReadSession, window: WindowQuery = Window.WEEK
+    state: StateDep, session: ReadSession, window: WindowQuery = Window.WEEK
 ) -> FleetAnalytics:
-    return await service.fleet(session, window)
+    return await service.fleet(session, window, state.analytics)
 
 
 @router.get(
@@ -40,11 +40,12 @@ async def fleet_analytics(
 )
 async def spacecraft_availability(
     spacecraft_id: uuid.UUID,
+    state: StateDep,
     session: ReadSession,
     window: WindowQuery = Window.MONTH,
     buckets: Annotated[int, Query(ge=1, le=MAX_BUCKETS, description="Uptime bars")] = 30,
 ) -> SpacecraftAvailability:
-    return await service.spacecraft(session, spacecraft_id, window, buckets)
+    return await service.spacecraft(session, spacecraft_id, window, buckets, state.analytics)
 
 
 @router.get(

@@ -13,16 +13,20 @@ Definitions (the console says them too):
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy
+
 Span = tuple[datetime, datetime]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lifetime:
     spacecraft_id: uuid.UUID
     name: str
@@ -31,7 +35,7 @@ class Lifetime:
     deleted_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outage:
     """One anomaly's interval: from its opening to its resolution (or now, if still open)."""
 
@@ -142,6 +146,62 @@ def measure_fleet(timeline: Timeline, start: datetime, end: datetime) -> Figures
     for spacecraft_id in timeline.lifetimes:
         figures.add(measure_spacecraft(timeline, spacecraft_id, start, end))
     return figures
+
+
+def measure_fleet_buckets(timeline: Timeline, spans: Sequence[Span]) -> list[Figures]:
+    """`measure_fleet` for each of `spans` (consecutive, as `buckets` makes them), in one pass
+    over the timeline instead of one per span: observed time, downtime, and the acknowledge
+    and resolve times (not malfunctions or breakdowns).
+
+    The same definitions: a span's observed time is the whole range's observed time inside
+    it, its downtime the outages' downtime inside it. Times are summed in whole microseconds,
+    so a span's figures do not depend on the order they are added in.
+    """
+    if not spans:
+        return []
+    start, end = spans[0][0], spans[-1][1]
+    edges = [low for low, _ in spans] + [end]
+    observed: list[Span] = []
+    down: list[Span] = []
+    result = [Figures() for _ in spans]
+    for spacecraft_id, life in timeline.lifetimes.items():
+        seen = _observed(life, timeline.maintenance.get(spacecraft_id, ()), start, end)
+        observed += seen
+        for outage in timeline.outages.get(spacecraft_id, ()):
+            low, high = outage.opened_at, outage.resolved_at or timeline.now
+            for span_low, span_high in seen:
+                if min(high, span_high) > max(low, span_low):
+                    down.append((max(low, span_low), min(high, span_high)))
+            for moment, into in (
+                (outage.acknowledged_at, "acknowledge_seconds"),
+                (outage.resolved_at, "resolve_seconds"),
+            ):
+                if moment is not None and start <= moment < end:
+                    index = bisect.bisect_right(edges, moment) - 1
+                    getattr(result[index], into).append(_seconds((outage.opened_at, moment)))
+    for figures, seconds in zip(result, _inside(observed, edges), strict=True):
+        figures.observed_seconds = seconds
+    for figures, seconds in zip(result, _inside(down, edges), strict=True):
+        figures.downtime_seconds = seconds
+    return result
+
+
+def _inside(spans: Sequence[Span], edges: Sequence[datetime]) -> list[float]:
+    """Seconds of `spans` between each two consecutive `edges`.
+
+    The time covered before an edge, summed over all spans at once: the covered time from
+    `origin` (all in whole microseconds) up to each edge, differenced.
+    """
+    origin = edges[0]
+    micro = timedelta(microseconds=1)
+    lows = numpy.array([(low - origin) // micro for low, _ in spans], dtype=numpy.int64)
+    highs = numpy.array([(high - origin) // micro for _, high in spans], dtype=numpy.int64)
+    lengths = highs - lows
+    covered = [
+        int(numpy.clip((edge - origin) // micro - lows, 0, lengths).sum()) if len(spans) else 0
+        for edge in edges
+    ]
+    return [(after - before) / 1_000_000 for before, after in itertools.pairwise(covered)]
 
 
 def buckets(start: datetime, end: datetime, count: int) -> list[Span]:

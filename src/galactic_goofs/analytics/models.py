@@ -58,3 +58,13 @@ class MaintenancePeriod(Base):
 
 # Anomalies that end inside a window are found by their end, as well as by their start.
 Index("ix_anomalies_resolved_at", Anomaly.resolved_at)
+# And read from these alone, never from the table (migration 0009).
+_MEASURED = (
+    Anomaly.spacecraft_id,
+    Anomaly.subsystem,
+    Anomaly.severity,
+    Anomaly.acknowledged_at,
+    Anomaly.planned,
+)
+Index("ix_anomalies_opened_at_measured", Anomaly.opened_at, Anomaly.resolved_at, *_MEASURED)
+Index("ix_anomalies_resolved_at_measured", Anomaly.resolved_at, Anomaly.opened_at, *_MEASURED)

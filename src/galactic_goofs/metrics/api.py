@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.analytics import figures, tallies
 from galactic_goofs.analytics import service as analytics
+from galactic_goofs.analytics.cache import FiguresCache
 from galactic_goofs.analytics.schemas import Window
 from galactic_goofs.anomalies.models import Anomaly, AnomalyState
-from galactic_goofs.db import utcnow
 from galactic_goofs.deps import ReadSession, StateDep
 from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet.faults import Severity
@@ -52,7 +52,11 @@ async def metrics(state: StateDep, session: ReadSession) -> Response:
     process.sample(state.hub)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        _Snapshot(await _read(session, per_spacecraft=state.settings.metrics_per_spacecraft))
+        _Snapshot(
+            await _read(
+                session, state.analytics, per_spacecraft=state.settings.metrics_per_spacecraft
+            )
+        )
     )
     if multiprocess():
         multiprocess_mode.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -70,7 +74,9 @@ class _Snapshot:
         return iter(self.families)
 
 
-async def _read(session: AsyncSession, *, per_spacecraft: bool) -> list[Metric]:
+async def _read(
+    session: AsyncSession, cache: FiguresCache, *, per_spacecraft: bool
+) -> list[Metric]:
     fleet = GaugeMetricFamily(
         "goofs_spacecraft", "Spacecraft in the fleet, by status", labels=["status"]
     )
@@ -123,21 +129,21 @@ async def _read(session: AsyncSession, *, per_spacecraft: bool) -> list[Metric]:
     for outcome, count in (await webhook_service.tallies(session)).items():
         webhooks.add_metric([outcome], count)
 
-    now = utcnow()
-    longest = max(Window, key=lambda window: window.length)
-    timeline = await analytics.load(session, now - longest.length, now, now=now)
     availability = GaugeMetricFamily(
         "goofs_fleet_availability_ratio",
         "1 - downtime / observed time (maintenance excluded), by window up to now",
         labels=["window"],
     )
     for window in Window:
-        ratio = figures.measure_fleet(timeline, now - window.length, now).availability
+        # The console's and the API's figures: computed once for all of them every few seconds.
+        ratio = (await analytics.fleet(session, window, cache)).availability
         if ratio is not None:
             availability.add_metric([window.value], ratio)
     families: list[Metric] = [fleet, in_maintenance, anomalies, events, webhooks, availability]
     if per_spacecraft:
-        families.append(_per_spacecraft(timeline, now - longest.length, now, longest))
+        timeline = await analytics.recent(session, cache)
+        start = timeline.now - analytics.LONGEST.length
+        families.append(_per_spacecraft(timeline, start, timeline.now, analytics.LONGEST))
     return families
 
 

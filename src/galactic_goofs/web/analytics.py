@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from galactic_goofs.analytics import figures
 from galactic_goofs.analytics import service as analytics
+from galactic_goofs.analytics.cache import FiguresCache, cached
 from galactic_goofs.analytics.figures import Timeline
 from galactic_goofs.analytics.schemas import Window
 from galactic_goofs.auth.dependencies import MaybeSignedIn
 from galactic_goofs.db import utcnow
-from galactic_goofs.deps import ReadSession
+from galactic_goofs.deps import ReadSession, StateDep
 from galactic_goofs.events import service as events
 from galactic_goofs.web import charts, rendering
 
@@ -52,27 +53,41 @@ class LeastAvailable:
 
 @router.get("/analytics", response_class=HTMLResponse)
 async def analytics_page(
-    request: Request, session: ReadSession, operator: MaybeSignedIn
+    request: Request, state: StateDep, session: ReadSession, operator: MaybeSignedIn
 ) -> HTMLResponse:
     seq = await events.last_seq(session)  # first: later changes stream in and refresh the charts
-    context = {"seq": seq, "operator": operator, **await charts_context(session)}
+    context = {"seq": seq, "operator": operator, **await charts_context(session, state.analytics)}
     return templates.TemplateResponse(request, "analytics.html", context)
 
 
 @router.get("/console/analytics/charts", response_class=HTMLResponse)
-async def analytics_charts(request: Request, session: ReadSession) -> HTMLResponse:
+async def analytics_charts(request: Request, state: StateDep, session: ReadSession) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "_analytics_charts.html", await charts_context(session)
+        request, "_analytics_charts.html", await charts_context(session, state.analytics)
     )
 
 
-async def charts_context(session: AsyncSession) -> dict[str, Any]:
-    now = utcnow()
+async def charts_context(
+    session: AsyncSession, cache: FiguresCache | None = None
+) -> dict[str, Any]:
+    """What the charts show; every open page asks for it after each event, so it is cached."""
+    return await cached(cache, session, ("charts",), lambda: _charts_context(session, cache))
+
+
+async def _charts_context(session: AsyncSession, cache: FiguresCache | None) -> dict[str, Any]:
+    timeline = await analytics.recent(session, cache)
+    now = timeline.now
     start = now - Window.MONTH.length
-    timeline = await analytics.load(session, start, now, now=now)
     days = charts.days(timeline, start, now, DAYS)
     names = [day.end.strftime("%d %b") for day in days]
-    fleet = analytics.fleet_figures(Window.MONTH, figures.measure_fleet(timeline, start, now))
+    each = {
+        spacecraft_id: figures.measure_spacecraft(timeline, spacecraft_id, start, now)
+        for spacecraft_id in timeline.lifetimes
+    }
+    measured = figures.Figures()
+    for part in each.values():
+        measured.add(part)
+    fleet = analytics.fleet_figures(Window.MONTH, measured)
     availability = [day.availability for day in days]
     mtta = [_hours(day.mtta_seconds) for day in days]
     mttr = [_hours(day.mttr_seconds) for day in days]
@@ -129,7 +144,7 @@ async def charts_context(session: AsyncSession) -> dict[str, Any]:
         "severities": fleet.by_severity,
         "pareto_bars": _pareto(fleet.by_subsystem),
         "pareto_height": max(len(fleet.by_subsystem), 1) * PARETO_ROW + 8,
-        "least": _least_available(timeline, start, now),
+        "least": _least_available(timeline, each, start, now),
     }
 
 
@@ -155,11 +170,13 @@ def _pareto(parts: list[Any]) -> list[ParetoBar]:
     return bars
 
 
-def _least_available(timeline: Timeline, start: datetime, end: datetime) -> list[LeastAvailable]:
-    measured = [
-        (figures.measure_spacecraft(timeline, life.spacecraft_id, start, end), life)
-        for life in timeline.lifetimes.values()
-    ]
+def _least_available(
+    timeline: Timeline,
+    each: dict[uuid.UUID, figures.Figures],
+    start: datetime,
+    end: datetime,
+) -> list[LeastAvailable]:
+    measured = [(each[life.spacecraft_id], life) for life in timeline.lifetimes.values()]
     observed = sorted(
         ((found, life) for found, life in measured if found.availability is not None),
         key=lambda pair: (pair[0].availability, pair[1].name),
@@ -192,8 +209,16 @@ def daily_bars(
     return charts.uptime_bars(values, labels)
 
 
-async def spacecraft_bars(session: AsyncSession, spacecraft_id: uuid.UUID) -> list[charts.Bar]:
+async def spacecraft_bars(
+    session: AsyncSession, spacecraft_id: uuid.UUID, cache: FiguresCache | None = None
+) -> list[charts.Bar]:
     """A spacecraft's 30 days of uptime, for its own page."""
+    return await cached(
+        cache, session, ("bars", spacecraft_id), lambda: _spacecraft_bars(session, spacecraft_id)
+    )
+
+
+async def _spacecraft_bars(session: AsyncSession, spacecraft_id: uuid.UUID) -> list[charts.Bar]:
     now = utcnow()
     start = now - Window.MONTH.length
     timeline = await analytics.load(session, start, now, spacecraft_id=spacecraft_id, now=now)

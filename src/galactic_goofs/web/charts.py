@@ -50,13 +50,13 @@ class Bar:
 
 
 def days(timeline: Timeline, start: datetime, end: datetime, count: int) -> list[Day]:
-    result = []
-    for low, high in figures.buckets(start, end, count):
-        measured = figures.measure_fleet(timeline, low, high)
-        result.append(
-            Day(low, high, measured.availability, measured.mtta_seconds, measured.mttr_seconds)
+    spans = figures.buckets(start, end, count)
+    return [
+        Day(low, high, measured.availability, measured.mtta_seconds, measured.mttr_seconds)
+        for (low, high), measured in zip(
+            spans, figures.measure_fleet_buckets(timeline, spans), strict=True
         )
-    return result
+    ]
 
 
 def percent(value: float | None) -> str:

@@ -1,0 +1,92 @@
+"""Computed analytics kept for a few seconds, while nothing they are made from has changed.
+
+Measuring the fleet reads every interval that touches the window (tens of thousands at
+100,000 anomalies) and the console page asks for it again after every event, from every open
+browser; a scrape of `/metrics` asks too. An entry answers for as long as
+
+- the log's head and the analytics consumer's cursor are where they were when it was
+  computed (a change, or the consumer catching up on one, makes the next read compute
+  again), and
+- it is younger than `ttl` seconds, by the clock the figures are measured with (a window
+  slides with time: after a quiet `ttl` the figures are measured again, so they are never
+  more than `ttl` old).
+
+Figures are computed once however many readers ask at once (a lock per key). Per process:
+each worker of `goofs serve --workers N` keeps its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from galactic_goofs.analytics.intervals import AvailabilityIntervals
+from galactic_goofs.db import utcnow
+from galactic_goofs.events.models import ConsumerCursor, EventLogHead
+
+T = TypeVar("T")
+TTL_SECONDS = 5.0
+MAX_ENTRIES = 256
+
+_VERSION = select(
+    EventLogHead.last_seq,
+    select(ConsumerCursor.last_seq)
+    .where(ConsumerCursor.name == AvailabilityIntervals.name)
+    .scalar_subquery(),
+).where(EventLogHead.id == 1)
+
+
+@dataclass
+class _Entry:
+    version: tuple[int, int | None]
+    at: datetime
+    value: Any
+
+
+@dataclass
+class FiguresCache:
+    ttl: float = TTL_SECONDS
+    _entries: dict[Hashable, _Entry] = field(default_factory=dict)
+    _locks: dict[Hashable, asyncio.Lock] = field(default_factory=dict)
+
+    async def get(
+        self, session: AsyncSession, key: Hashable, compute: Callable[[], Awaitable[T]]
+    ) -> T:
+        """The cached value for `key`, or `compute()`'s (read with `session`), kept."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            row = (await session.execute(_VERSION)).one_or_none()
+            version = (row[0], row[1]) if row is not None else (0, None)
+            now = utcnow()
+            entry = self._entries.get(key)
+            if (
+                entry is not None
+                and entry.version == version
+                and abs((now - entry.at).total_seconds()) < self.ttl
+            ):
+                value: T = entry.value
+                return value
+            value = await compute()
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+                self._locks = {k: held for k, held in self._locks.items() if held.locked()}
+            self._entries[key] = _Entry(version, now, value)
+            return value
+
+
+async def cached(
+    cache: FiguresCache | None,
+    session: AsyncSession,
+    key: Hashable,
+    compute: Callable[[], Awaitable[T]],
+) -> T:
+    """`cache.get(...)`, or just `compute()` without a cache."""
+    if cache is None:
+        return await compute()
+    return await cache.get(session, key, compute)
