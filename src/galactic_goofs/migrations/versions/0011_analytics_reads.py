@@ -5,8 +5,8 @@ the unresolved ones. With these two indexes the first two are each one range of 
 holding every column analytics reads, so the read never visits the table (at 100,000
 anomalies the old plan visited every row opened before the window's end: seconds).
 
-Revision ID: 0009_analytics_reads
-Revises: 0008_webhooks
+Revision ID: 0011_analytics_reads
+Revises: 0010_webhook_tallies
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0009_analytics_reads"
-down_revision = "0008_webhooks"
+revision = "0011_analytics_reads"
+down_revision = "0010_webhook_tallies"
 branch_labels = None
 depends_on = None
 
