@@ -46,7 +46,7 @@ async def test_the_charts_fragment_refreshes_on_stream_events(goofs_sqlite: Runn
     fragment = await goofs_sqlite.client.get("/console/analytics/charts")
 
     assert fragment.status_code == 200
-    assert 'hx-trigger="goofs:event from:body delay:2s"' in fragment.text
+    assert 'hx-trigger="goofs:summary from:body"' in fragment.text
 
 
 async def test_a_spacecraft_page_shows_thirty_days_of_uptime_bars(goofs_sqlite: Running) -> None:
