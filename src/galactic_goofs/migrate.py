@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -16,12 +18,25 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
+def heads() -> frozenset[str]:
+    """The revisions the migrations end at, read from their scripts once a process."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _current(connection: Connection) -> frozenset[str]:
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run from several instances at once."""
 
     def run(session: Session) -> None:
+        connection = session.connection()
+        if revision == "head" and _current(connection) == heads():
+            return  # Alembic would load its environment and every script to find nothing to do
         config = alembic_config()
-        config.attributes["connection"] = session.connection()
+        config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
     await db.write(run)
@@ -34,14 +49,10 @@ class SchemaOutOfDate(RuntimeError):
 async def ensure_current(db: Database) -> None:
     """Refuse to start on a schema that migrations have not brought to head."""
 
-    def current(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
-
     async with db.engine.connect() as connection:
-        revisions = await connection.run_sync(current)
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-    if revisions != heads:
+        revisions = await connection.run_sync(_current)
+    if revisions != heads():
         raise SchemaOutOfDate(
-            f"the database schema is at {sorted(revisions) or 'nothing'}, not {sorted(heads)}: "
+            f"the database schema is at {sorted(revisions) or 'nothing'}, not {sorted(heads())}: "
             "run `goofs migrate` (or start without --no-migrate)"
         )
