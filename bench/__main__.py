@@ -3,6 +3,7 @@
 python -m bench                      # the full run (several minutes), report under docs/
 python -m bench --scale 0.01 --seconds 1 --out /some/dir   # a tiny smoke run
 python -m bench --only 1,2,5 --companion webhooks   # the stream while webhooks are dispatched
+python -m bench --only 1,2,5 --companion webhooks,analytics,map   # all three at once
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import companions, report
+from bench import report
 from bench.harness import Harness, Scenario, board, write_path
 from bench.servers import claim
 
@@ -126,10 +127,10 @@ def cli() -> None:
     parser.add_argument("--workers", type=int, default=4, help="reader processes")
     parser.add_argument(
         "--companion",
-        choices=companions.KINDS,
         default="none",
         help="load beside every scenario on the real server: 10 webhook endpoints, 50 "
-        "browsers on /analytics or 50 on /map (see bench/companions.py)",
+        "browsers on /analytics or 50 on /map, or several joined by commas "
+        "(see bench/companions.py)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="report directory")
     args = parser.parse_args()

@@ -50,6 +50,16 @@ MAP_ASSETS = (
 FEED_SEQ = re.compile(rb'id="feed"[^>]*data-seq="(\d+)"')
 FRAME = b"event: fragments"
 
+
+def parse(option: str) -> tuple[str, ...]:
+    """`--companion`: one kind, several joined by commas (all at once), or `none`."""
+    kinds = tuple(dict.fromkeys(kind.strip() for kind in option.split(",") if kind.strip()))
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown companion {', '.join(unknown)}: choose from {KINDS}")
+    return tuple(kind for kind in kinds if kind != "none")
+
+
 SERVER_SETTINGS = {"webhooks": {"GOOFS_WEBHOOK_ALLOW_PRIVATE": "true"}}
 """Server settings a companion needs: the receiver is on loopback."""
 

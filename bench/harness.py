@@ -49,9 +49,7 @@ class Harness:
     def __init__(self, workdir: Path, workers: int = 4, companion: str = "none") -> None:
         self.workdir = workdir
         self.cores = servers.Cores.split()
-        if companion not in companions.KINDS:
-            raise ValueError(f"unknown companion {companion!r}: one of {companions.KINDS}")
-        self.companion = companion
+        self.companions = companions.parse(companion)
         """Load beside every scenario on the real server (`bench.companions`)."""
         self.receiver: Receiver | None = None
         """The webhook receiver, started with the first scenario that needs it."""
@@ -104,25 +102,28 @@ class Harness:
     async def run(self, scenario: Scenario) -> dict[str, Any]:
         database = await self.fleet(DRIVEN_FLEET) if scenario.server == "goofs" else None
         probe = servers.core_speed_ms(self.cores.server)
-        companion = self.companion if scenario.server == "goofs" else "none"
-        if companion == "webhooks" and self.receiver is None:
+        kinds = self.companions if scenario.server == "goofs" else ()
+        if "webhooks" in kinds and self.receiver is None:
             self.receiver = Receiver(self.cores.clients)
-        settings = companions.SERVER_SETTINGS.get(companion, {}) | scenario.env
+        settings: dict[str, str] = {}
+        for kind in kinds:
+            settings |= companions.SERVER_SETTINGS.get(kind, {})
         with servers.running(
             scenario.server,
             self.workdir,
             self.cores,
             database,
-            settings,
-            admin=companion == "webhooks",
+            settings | scenario.env,
+            admin="webhooks" in kinds,
         ) as server:
-            beside = companions.Companion(companion, server, self.receiver)
-            await beside.start()
+            beside = [companions.Companion(kind, server, self.receiver) for kind in kinds]
+            for companion in beside:
+                await companion.start()
             try:
                 result = await self._run_on(server, scenario)
             finally:
-                done = await beside.stop()
-            return result | {"core_probe_ms": probe, "companion": done}
+                done = [await companion.stop() for companion in beside]
+            return result | {"core_probe_ms": probe, "companions": done}
 
     async def _run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:
         pool = Pool(server.host, server.port, size=32, token=server.token)

@@ -6,6 +6,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench import companions
+
 
 def one_line(run: dict[str, Any]) -> str:
     delivery = run["delivery_ms"]
@@ -169,18 +171,17 @@ COMPANIONS = {
 
 def _companion(results: dict[str, Any]) -> list[str]:
     """The header's line on the load beside each scenario, and what it did in each."""
-    kind = results.get("companion", "none")
-    if kind == "none":
+    kinds = companions.parse(results.get("companion", "none"))
+    if not kinds:
         return ["Companion load: none (`--companion none`).", ""]
+    what = "; ".join(COMPANIONS.get(kind, kind) for kind in kinds)
     lines = [
-        f"Companion load (`--companion {kind}`), beside every scenario on the real server "
-        f"(not the floor's): {COMPANIONS.get(kind, kind)}.",
+        f"Companion load (`--companion {','.join(kinds)}`), beside every scenario on the real "
+        f"server (not the floor's): {what}.",
         "",
     ]
     for run in results["runs"]:
-        done = run.get("companion") or {}
-        if done.get("kind", "none") == "none":
-            continue
-        figures = ", ".join(f"{key} {value}" for key, value in done.items() if key != "kind")
-        lines.append(f"- {run['scenario']}: {figures}")
+        for done in run.get("companions") or []:
+            figures = ", ".join(f"{key} {value}" for key, value in done.items() if key != "kind")
+            lines.append(f"- {run['scenario']}, {done['kind']}: {figures}")
     return [*lines, ""] if len(lines) > 2 else lines

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import floor, gc_pauses, report
+from bench import companions, floor, gc_pauses, report
 from bench.harness import Harness, Scenario
 from tests.support import Running
 
@@ -143,16 +143,14 @@ async def test_the_floor_sends_the_events_the_real_server_writes(goofs_sqlite: R
         assert abs(len(str(imitation)) - len(str(written))) < 80
 
 
-# A fleet made through the API, then three servers, one after the other, on a shared machine.
-@pytest.mark.timeout(400)
-async def test_each_companion_loads_the_server_beside_the_scenario(harness: Harness) -> None:
-    done = {}
-    for kind in ("webhooks", "analytics", "map"):
-        harness.companion = kind
-        result = await harness.run(Scenario(f"with {kind}", clients=2, rate=10, seconds=1))
-        assert result["lost"] == 0
-        done[kind] = result["companion"]
+# A fleet made through the API, then one server with all three companions beside it.
+@pytest.mark.timeout(300)
+async def test_the_companions_load_the_server_beside_the_scenario(harness: Harness) -> None:
+    harness.companions = companions.parse("webhooks,analytics,map")
+    result = await harness.run(Scenario("with all three", clients=2, rate=10, seconds=1))
 
+    assert result["lost"] == 0
+    done = {beside["kind"]: beside for beside in result["companions"]}
     assert done["webhooks"]["endpoints"] == 10
     assert done["webhooks"]["webhooks_received"] > 0
     assert done["analytics"]["streams"] == 50 and done["analytics"]["failed"] == 0
@@ -162,6 +160,13 @@ async def test_each_companion_loads_the_server_beside_the_scenario(harness: Harn
 
 
 async def test_the_floor_gets_no_companion(harness: Harness) -> None:
-    harness.companion = "map"
+    harness.companions = companions.parse("map")
     result = await harness.run(Scenario("floor", clients=2, rate=5, seconds=1, server="floor"))
-    assert result["companion"] == {"kind": "none"}
+    assert result["companions"] == []
+
+
+def test_an_unknown_companion_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown companion maps"):
+        companions.parse("webhooks,maps")
+    assert companions.parse("none") == ()
+    assert companions.parse("map,map") == ("map",)
