@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from galactic_goofs.web.analytics import CHARTS_FRESH_SECONDS
 from tests.support import Running, consumers_caught_up
 
 HOUR = 3600.0
@@ -179,6 +181,30 @@ async def test_figures_read_again_after_a_change_show_it(goofs: Running, clock: 
         "by_subsystem"
     ]
     assert (bars_before["malfunctions"], bars_after["malfunctions"]) == (1, 2)
+
+
+async def test_the_console_charts_are_shared_for_a_moment_then_show_the_change(
+    goofs: Running, clock: Clock
+) -> None:
+    """Every open page re-fetches the charts after events: within `CHARTS_FRESH_SECONDS` they
+    get the figures another page just had, after it the change."""
+    crafts = await _history(goofs, clock)
+    before = await goofs.client.get("/console/analytics/charts")
+    await _ok(await goofs.client.post(f"/api/v1/spacecraft/{crafts['hubble']}/malfunction"))
+    await consumers_caught_up(goofs.state)
+
+    clock.now += timedelta(seconds=CHARTS_FRESH_SECONDS / 2)
+    shared = await goofs.client.get("/console/analytics/charts")
+    clock.now += timedelta(seconds=CHARTS_FRESH_SECONDS)
+    fresh = await goofs.client.get("/console/analytics/charts")
+
+    def malfunctions(page: str) -> str:
+        found = re.search(r'data-figure="malfunctions">(\d+)<', page)
+        assert found, page[:500]
+        return found.group(1)
+
+    assert malfunctions(before.text) == malfunctions(shared.text)
+    assert int(malfunctions(fresh.text)) == int(malfunctions(before.text)) + 1
 
 
 async def test_a_fleet_without_anomalies_is_fully_available_with_no_repair_time(

@@ -11,6 +11,11 @@ browser; a scrape of `/metrics` asks too. An entry answers for as long as
   slides with time: after a quiet `ttl` the figures are measured again, so they are never
   more than `ttl` old).
 
+A reader that can live with figures a moment old (`fresh_within`: the console's charts, asked
+for by every open page after events) takes an entry of that age whatever happened since: at
+20 changes a second the version moves before every read, and fifty open pages would each
+measure the fleet again.
+
 Figures are computed once however many readers ask at once (a lock per key). Per process:
 each worker of `goofs serve --workers N` keeps its own.
 """
@@ -56,19 +61,30 @@ class FiguresCache:
     _locks: dict[Hashable, asyncio.Lock] = field(default_factory=dict)
 
     async def get(
-        self, session: AsyncSession, key: Hashable, compute: Callable[[], Awaitable[T]]
+        self,
+        session: AsyncSession,
+        key: Hashable,
+        compute: Callable[[], Awaitable[T]],
+        *,
+        fresh_within: float = 0.0,
     ) -> T:
-        """The cached value for `key`, or `compute()`'s (read with `session`), kept."""
+        """The cached value for `key`, or `compute()`'s (read with `session`), kept. An entry
+        younger than `fresh_within` seconds answers without looking at the version."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            row = (await session.execute(_VERSION)).one_or_none()
-            version = (row[0], row[1]) if row is not None else (0, None)
             now = utcnow()
             entry = self._entries.get(key)
+            age = abs((now - entry.at).total_seconds()) if entry is not None else None
+            if entry is not None and age is not None and age < fresh_within:
+                recent: T = entry.value
+                return recent
+            row = (await session.execute(_VERSION)).one_or_none()
+            version = (row[0], row[1]) if row is not None else (0, None)
             if (
                 entry is not None
+                and age is not None
                 and entry.version == version
-                and abs((now - entry.at).total_seconds()) < self.ttl
+                and age < self.ttl
             ):
                 value: T = entry.value
                 return value
@@ -85,8 +101,10 @@ async def cached(
     session: AsyncSession,
     key: Hashable,
     compute: Callable[[], Awaitable[T]],
+    *,
+    fresh_within: float = 0.0,
 ) -> T:
     """`cache.get(...)`, or just `compute()` without a cache."""
     if cache is None:
         return await compute()
-    return await cache.get(session, key, compute)
+    return await cache.get(session, key, compute, fresh_within=fresh_within)

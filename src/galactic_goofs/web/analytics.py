@@ -28,6 +28,10 @@ templates.env.filters["percent"] = charts.percent
 templates.env.filters["duration"] = charts.duration
 
 DAYS = 30
+CHARTS_FRESH_SECONDS = 1.0
+"""How old the charts a page re-fetches may be. A page asks 3 s after an event (console.js
+`SUMMARY_EVERY_MS`), so what it gets was measured at least 2 s after that event: time for the
+analytics consumer to have taken it in."""
 LEAST_AVAILABLE = 10
 PARETO_ROW = 26
 
@@ -70,8 +74,15 @@ async def analytics_charts(request: Request, state: StateDep, session: ReadSessi
 async def charts_context(
     session: AsyncSession, cache: FiguresCache | None = None
 ) -> dict[str, Any]:
-    """What the charts show; every open page asks for it after each event, so it is cached."""
-    return await cached(cache, session, ("charts",), lambda: _charts_context(session, cache))
+    """What the charts show; every open page asks for it a few seconds after events, so it is
+    cached, and shared for `CHARTS_FRESH_SECONDS` whatever changes meanwhile."""
+    return await cached(
+        cache,
+        session,
+        ("charts",),
+        lambda: _charts_context(session, cache),
+        fresh_within=CHARTS_FRESH_SECONDS,
+    )
 
 
 async def _charts_context(session: AsyncSession, cache: FiguresCache | None) -> dict[str, Any]:
