@@ -65,10 +65,18 @@ async def analytics_page(
 
 
 @router.get("/console/analytics/charts", response_class=HTMLResponse)
-async def analytics_charts(request: Request, state: StateDep, session: ReadSession) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "_analytics_charts.html", await charts_context(session, state.analytics)
+async def analytics_charts(state: StateDep, session: ReadSession) -> HTMLResponse:
+    """The charts as the page shows them. Every open page asks at once (the same events reach
+    them all together), so the HTML is made once and shared like the figures it shows."""
+
+    async def render() -> str:
+        context = await charts_context(session, state.analytics)
+        return templates.get_template("_analytics_charts.html").render(context)
+
+    html = await cached(
+        state.analytics, session, ("charts-html",), render, fresh_within=CHARTS_FRESH_SECONDS
     )
+    return HTMLResponse(html)
 
 
 async def charts_context(
