@@ -66,7 +66,8 @@ format: install
 test: install assets chromium nginx redis-server lint
 	$(VENV)/bin/pytest
 
-# The fast layer: unit and API tests (tests/unit, tests/api), under a minute.
+# The fast layer: unit and API tests (tests/unit, tests/api). Meant to take under a minute;
+# with 1,168 tests it takes about two on two cores (docs/PERFORMANCE.md, "The test suite").
 test-fast: install
 	$(VENV)/bin/pytest -n 2 tests/unit tests/api
 
