@@ -82,15 +82,8 @@ async def analytics_charts(state: StateDep, session: ReadSession) -> HTMLRespons
 async def charts_context(
     session: AsyncSession, cache: FiguresCache | None = None
 ) -> dict[str, Any]:
-    """What the charts show; every open page asks for it a few seconds after events, so it is
-    cached, and shared for `CHARTS_FRESH_SECONDS` whatever changes meanwhile."""
-    return await cached(
-        cache,
-        session,
-        ("charts",),
-        lambda: _charts_context(session, cache),
-        fresh_within=CHARTS_FRESH_SECONDS,
-    )
+    """What the charts show, cached while the log stands still (a page loaded now shows it all)."""
+    return await cached(cache, session, ("charts",), lambda: _charts_context(session, cache))
 
 
 async def _charts_context(session: AsyncSession, cache: FiguresCache | None) -> dict[str, Any]:
