@@ -22,7 +22,6 @@ import argparse
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,10 +33,9 @@ from pathlib import Path
 import httpx
 
 from bench import history
-from devkit.ports import free_port
+from bench.servers import serving
 
 REQUESTS = 15
-GOOFS = [sys.executable, "-m", "galactic_goofs.cli"]
 SPACECRAFT, EVENTS, ANOMALIES = 10_000, 1_000_000, 100_000
 
 
@@ -49,30 +47,8 @@ def server(database: Path) -> Iterator[str]:
         "GOOFS_MALFUNCTION_INTERVAL": "0",
         "GOOFS_EVENT_RETENTION": "0",  # keep the million events
     }
-    port = free_port()
-    process = subprocess.Popen(
-        [*GOOFS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=database.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("goofs serve did not become ready")
-            time.sleep(0.2)
+    with serving(env, database.parent) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def busiest_spacecraft(database: Path) -> uuid.UUID:

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench.import_fleet import satcat
-from devkit.ports import free_port
+from bench.servers import serving
 from galactic_goofs.orbits.elements import checksum
 
 REQUESTS = 15
@@ -77,30 +77,8 @@ def fleet_server(folder: Path, count: int) -> Iterator[str]:
     (folder / "orbits.tle").write_text(tle_sets(count))
     for command in (["import", "satcat.csv"], ["import-tle", "orbits.tle"]):
         subprocess.run([*GOOFS, *command], env=env, cwd=folder, check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [*GOOFS, "serve", "--port", str(port)],
-        env=env,
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("goofs serve did not become ready")
-            time.sleep(0.2)
+    with serving(env, folder) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def timed(url: str, path: str, expect: int) -> list[float]:

@@ -211,3 +211,37 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path
             return
         time.sleep(0.05)
     raise RuntimeError(f"server did not listen on {port} within 60 s")
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], cwd: Path, cores: set[int] | None = None) -> Iterator[str]:
+    """`goofs serve` on a free loopback port with `env`, on `cores` when given, until it
+    answers `/readyz`; its URL. Stopped on the way out. For the benches of one page or query
+    (`bench.orbits`, `bench.triage`, `bench.analytics`)."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, "-m", "galactic_goofs.cli", "serve", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=(lambda: claim(cores)) if cores else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("goofs serve did not become ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        stop(process, timeout=30)

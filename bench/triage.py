@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +29,7 @@ import httpx
 from sqlalchemy import create_engine, func, select
 
 from bench.history import seed
-from bench.servers import Cores, claim
-from devkit.ports import free_port
+from bench.servers import Cores, claim, serving
 from galactic_goofs.anomalies.models import Anomaly, AnomalyNote
 
 REQUESTS = 15
@@ -40,7 +38,6 @@ SPACECRAFT = 10_000
 ANOMALIES = 100_000
 OPEN_ANOMALIES = 400
 EVENTS = 1_000_000
-GOOFS = [sys.executable, "-m", "galactic_goofs.cli"]
 
 
 @contextmanager
@@ -53,31 +50,8 @@ def served(database: Path, cores: Cores) -> Iterator[str]:
         "GOOFS_MALFUNCTION_INTERVAL": "0",
         "GOOFS_EVENT_RETENTION": "0",
     }
-    port = free_port()
-    server = subprocess.Popen(
-        [*GOOFS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=database.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: claim(cores.server),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("goofs serve did not become ready")
-            time.sleep(0.2)
+    with serving(env, database.parent, cores.server) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def seeded(database: Path) -> str:
