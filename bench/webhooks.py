@@ -132,7 +132,7 @@ async def stages(
     """Where the time goes, from one endpoint's delivery log: commit -> queued (the dispatching
     consumer's batch) and queued -> last attempt's end (the sender)."""
     pool = Pool(server.host, server.port, size=1, token=server.admin_token)
-    queued, sent = [], []
+    queued, sent, posts = [], [], []
     offset = 0
     while True:
         page = (
@@ -148,6 +148,7 @@ async def stages(
             delivered = datetime.fromisoformat(item["delivered_at"]).timestamp()
             queued.append(created - occurred[seq - first - 1])
             sent.append(delivered - created)
+            posts.append(item["last_latency_ms"] / 1000)
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
             break
@@ -155,6 +156,7 @@ async def stages(
     return {
         "queued_ms": percentiles_ms(np.array(queued)),
         "sent_ms": percentiles_ms(np.array(sent)),
+        "post_ms": percentiles_ms(np.array(posts)),
     }
 
 
@@ -219,7 +221,8 @@ def report(result: dict[str, Any]) -> str:
             f"p99 {latency['p99']:.1f}, max {latency['max']:.1f} ms",
             f"of which commit -> queued p50 {result['queued_ms']['p50']:.1f}, p99 "
             f"{result['queued_ms']['p99']:.1f} ms; queued -> delivered p50 "
-            f"{result['sent_ms']['p50']:.1f}, p99 {result['sent_ms']['p99']:.1f} ms "
+            f"{result['sent_ms']['p50']:.1f}, p99 {result['sent_ms']['p99']:.1f} ms, the POST "
+            f"itself p50 {result['post_ms']['p50']:.1f}, p99 {result['post_ms']['p99']:.1f} ms "
             "(endpoint 0's log)",
             f"received {result['received']}/{result['expected']}, lost {result['lost']}, "
             f"duplicated {result['duplicated']}; API p50 {api['p50']:.1f} / p99 "

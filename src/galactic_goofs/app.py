@@ -244,17 +244,18 @@ def _start_webhooks(
         catch_up_interval=settings.catch_up_interval,
         lease_ttl=settings.lease_ttl,
         settle=WEBHOOK_SETTLE_SECONDS,
+        committed=dispatch.committed,
     )
     sender = Sender(
         db,
         leading=lambda: runner.leading,
-        wake=dispatch.wake,
         schedule=parse_schedule(settings.webhook_retry_schedule),
         timeout=settings.webhook_timeout,
         allow_private=settings.webhook_allow_private,
         concurrency=settings.webhook_concurrency,
         log_days=settings.webhook_log_days,
     )
+    dispatch.on_queued = sender.queued
     spawn(runner.run(), f"consumer-{dispatch.name}")
     spawn(sender.run(), "webhook-sender")
 

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     """Waits before each retry of a failed delivery (`ms`, `s`, `m`, `h`, `d`); then it fails."""
     webhook_allow_private: bool = False
     """Allow webhooks to loopback, private and link-local addresses (receivers inside)."""
-    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    webhook_concurrency: int = Field(default=64, ge=1, le=1000)
     """Deliveries in flight at once on the dispatching instance."""
     webhook_log_days: float = Field(default=14.0, ge=0)
     """Days a settled delivery stays in the log (with its attempts); 0 keeps them all."""

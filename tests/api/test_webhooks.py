@@ -269,6 +269,34 @@ async def test_a_receiver_that_never_answers_costs_a_timeout_and_delays_nobody_e
         assert (await deliveries(admin, fine["id"]))[0]["status"] == "delivered"
 
 
+async def test_a_dead_endpoints_queue_never_crowds_out_the_others(sqlite_url: str) -> None:
+    """Five slots, of which an endpoint may hold four: with a dozen deliveries queued for a
+    receiver that never answers, one queued later for a live one is sent at once."""
+    settings = test_settings(sqlite_url, **FAST | {"webhook_concurrency": 5})
+
+    def dead(path: str, webhook_id: str, attempt: int) -> Answer:
+        return 200, {}, (60.0 if path == "/dead" else 0.0)
+
+    with receiver(dead) as hook:
+        async with app_with_admin(settings) as (goofs, admin):
+            stuck = await register(admin, hook, "/dead")
+            for number in range(12):
+                created = await goofs.client.post(
+                    "/api/v1/spacecraft",
+                    json={"name": f"Probe {number}", "cospar_id": f"2026-{number + 100:03d}A"},
+                )
+                assert created.status_code == 201, created.text
+            await wait_until(
+                lambda: len(hook.on("/dead")) >= 4, message="the dead receiver holding 4 slots"
+            )
+            await register(admin, hook, "/live")
+            await goofs.client.post("/api/v1/spacecraft", json=HUBBLE)
+            await wait_until(
+                lambda: len(hook.on("/live")) == 1, timeout=0.9, message="the live one at once"
+            )
+            assert [d["status"] for d in await deliveries(admin, stuck["id"])].count("pending") >= 9
+
+
 async def test_redelivery_sends_the_same_webhook_id_again(hooks: Any) -> None:
     _goofs, admin = hooks
     with receiver() as hook:

@@ -3,7 +3,6 @@ with their attempts; pending ones stay whatever their age; the counter by outcom
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -101,7 +100,6 @@ def _sender(db: Database, *, leading: bool, log_days: float) -> Sender:
     return Sender(
         db,
         leading=lambda: leading,
-        wake=asyncio.Event(),
         schedule=[60.0],
         timeout=1.0,
         allow_private=False,

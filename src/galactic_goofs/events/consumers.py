@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -76,6 +76,8 @@ class ConsumerRunner:
     leading: bool = False
     settle: float = SETTLE_SECONDS
     """Shorter for a consumer whose effect someone waits for (a notification)."""
+    committed: Callable[[], None] | None = None
+    """Called after each batch that committed, for whoever acts on the consumer's effect."""
 
     def __post_init__(self) -> None:
         self.batch_size = self.batch_size or self.consumer.batch_size
@@ -124,7 +126,10 @@ class ConsumerRunner:
         """Handle the next batch, if any (and if this instance may); returns its size."""
         if self.lease_ttl is not None and not self.leading:
             return 0
-        return await self.db.write(self._handle_batch)
+        handled = await self.db.write(self._handle_batch)
+        if handled and self.committed is not None:
+            self.committed()
+        return handled
 
     def _handle_batch(self, session: Session) -> int:
         cursor = _locked_cursor(session, self.consumer)

@@ -22,7 +22,8 @@ import math
 import ssl
 import time
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -56,6 +57,8 @@ ERROR_LENGTH = 300
 RECORD_GATHER = 0.02
 """Seconds the recorder waits, once an attempt finished, for others to record with it."""
 PRUNE_INTERVAL = 600.0
+CLIENT_IDLE = 60.0
+"""Seconds an endpoint's connections are kept after its last delivery."""
 """Seconds between looks for deliveries old enough to leave the log."""
 NEWS_OF_SUPPRESSION = frozenset(
     {EventType.SHELVED, EventType.MAINTENANCE_STARTED, EventType.MAINTENANCE_ENDED}
@@ -135,11 +138,20 @@ class WebhookDispatch:
     """An endpoint hears of what happens after it is registered; the past is not news."""
     batch_size = 200
 
-    def __init__(self, wake: asyncio.Event | None = None) -> None:
-        self.wake = wake or asyncio.Event()
-        """Set when this batch queued deliveries, so the sender starts without polling."""
+    def __init__(self, on_queued: Callable[[], None] = lambda: None) -> None:
+        self.on_queued = on_queued
+        """Called once a batch that queued deliveries has committed, so the sender starts on
+        them without polling (and not before they are there to be read)."""
+        self._queued = False
+
+    def committed(self) -> None:
+        """The runner's word that the last batch committed."""
+        if self._queued:
+            self._queued = False
+            self.on_queued()
 
     def handle(self, session: Session, events: Sequence[EventRead]) -> None:
+        self._queued = False
         endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)))
         if not endpoints:
             return
@@ -169,7 +181,7 @@ class WebhookDispatch:
         if rows:
             # One multi-row statement: ten endpoints make ten rows per event.
             session.execute(insert(Delivery), rows)
-            self.wake.set()
+            self._queued = True
 
 
 def slack_text(body: str) -> str:
@@ -230,11 +242,10 @@ class Sender:
         db: Database,
         *,
         leading: Any,
-        wake: asyncio.Event,
         schedule: Sequence[float],
         timeout: float,
         allow_private: bool,
-        concurrency: int = 16,
+        concurrency: int = 64,
         poll_interval: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
         log_days: float = 0,
@@ -242,7 +253,8 @@ class Sender:
     ) -> None:
         self.db = db
         self.leading = leading
-        self.wake = wake
+        self.wake = asyncio.Event()
+        """Set when there may be something to send: new deliveries, a free slot."""
         self.schedule = list(schedule)
         self.timeout = timeout
         self.allow_private = allow_private
@@ -253,78 +265,133 @@ class Sender:
         """Settled deliveries older than this many days leave the log (0: kept for ever)."""
         self.prune_interval = prune_interval
         self._in_flight: dict[int, uuid.UUID] = {}
+        """Deliveries being POSTed, and their endpoints: these hold the sender's slots."""
+        self._recording: set[int] = set()
+        """Deliveries attempted and not yet recorded: still pending in the database, so not
+        picked again, but no longer holding a slot (recording waits for a batch to gather)."""
+        self._per_endpoint: Counter[uuid.UUID] = Counter()
+        """Of `_in_flight`, how many to each endpoint."""
+        self._backlog: dict[int, service.Due] = {}
+        """Due deliveries read and not started yet, oldest due first: a free slot takes the
+        next one without asking the database again."""
+        self._news = True
+        """Whether the database may hold due deliveries the backlog lacks."""
+        self._read_at = -math.inf
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[tuple[service.Due, service.Outcome]] = []
         self._anything_done = asyncio.Event()
         self._pruned_at = -math.inf
+        self._clients: dict[uuid.UUID, tuple[httpx.AsyncClient, float]] = {}
+        """Each endpoint's own connection pool, and when it was last used. One pool for all
+        would look over every open connection at each request: at hundreds of deliveries a
+        second that scan cost more than the POSTs themselves."""
+        self._clients_swept_at = time.monotonic()
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(
+        recorder = asyncio.create_task(self._record_continually())
+        try:
+            while True:
+                try:
+                    if self.leading():
+                        await self._start_due()
+                        await self._prune_now_and_then()
+                    await self._close_idle_clients()
+                except Exception as error:
+                    log.warning("webhook sender: %s", error)
+                await self._sleep()
+        finally:
+            for task in (*self._tasks, recorder):
+                task.cancel()
+            await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
+            for client, _ in self._clients.values():
+                await client.aclose()
+
+    def _client(self, endpoint_id: uuid.UUID) -> httpx.AsyncClient:
+        client = self._clients.get(endpoint_id, (None, 0.0))[0] or httpx.AsyncClient(
             timeout=self.timeout,
             follow_redirects=False,
             transport=self.transport,
             verify=_tls_context(),
-        ) as client:
-            recorder = asyncio.create_task(self._record_continually())
-            try:
-                while True:
-                    try:
-                        if self.leading():
-                            await self._start_due(client)
-                            await self._prune_now_and_then()
-                    except Exception as error:
-                        log.warning("webhook sender: %s", error)
-                    await self._sleep()
-            finally:
-                for task in (*self._tasks, recorder):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
+            limits=httpx.Limits(max_connections=PER_ENDPOINT),
+        )
+        self._clients[endpoint_id] = (client, time.monotonic())
+        return client
+
+    async def _close_idle_clients(self) -> None:
+        now = time.monotonic()
+        if now - self._clients_swept_at < CLIENT_IDLE:
+            return
+        self._clients_swept_at = now
+        for endpoint_id, (client, used_at) in list(self._clients.items()):
+            if now - used_at > CLIENT_IDLE and not self._per_endpoint[endpoint_id]:
+                del self._clients[endpoint_id]
+                await client.aclose()
+
+    def queued(self) -> None:
+        """New deliveries are committed: read them at once."""
+        self._news = True
+        self.wake.set()
 
     async def _sleep(self) -> None:
         try:
             async with asyncio.timeout(self.poll_interval):
                 await self.wake.wait()
         except TimeoutError:
-            pass
+            self._news = True  # retries come due, redeliveries and test pings are queued
         self.wake.clear()
 
-    def _busy_endpoints(self) -> set[uuid.UUID]:
-        counts: dict[uuid.UUID, int] = {}
-        for endpoint_id in self._in_flight.values():
-            counts[endpoint_id] = counts.get(endpoint_id, 0) + 1
-        return {endpoint for endpoint, count in counts.items() if count >= PER_ENDPOINT}
-
-    async def _start_due(self, client: httpx.AsyncClient) -> None:
-        free = self.concurrency - len(self._in_flight)
-        if free <= 0:
+    async def _start_due(self) -> None:
+        if len(self._in_flight) >= self.concurrency:
             return
+        if time.monotonic() - self._read_at > self.poll_interval:
+            # Endpoints change (disabled, deleted, redelivered by hand): nothing is started
+            # from a reading older than an interval.
+            self._backlog.clear()
+            self._news = True
+        if self._news:
+            await self._read_due()
+        for delivery in list(self._backlog.values()):
+            if len(self._in_flight) >= self.concurrency:
+                break
+            if self._per_endpoint[delivery.endpoint_id] >= PER_ENDPOINT:
+                continue  # its endpoint's slots are taken; the others go on
+            del self._backlog[delivery.id]
+            self._in_flight[delivery.id] = delivery.endpoint_id
+            self._per_endpoint[delivery.endpoint_id] += 1
+            task = asyncio.create_task(self._deliver(self._client(delivery.endpoint_id), delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _read_due(self) -> None:
+        """Adds to the backlog what has come due, leaving out endpoints with enough waiting
+        already, so a dead endpoint's thousand retries never crowd out anybody else."""
+        self._news = False
+        self._read_at = time.monotonic()
+        waiting = Counter(delivery.endpoint_id for delivery in self._backlog.values())
+        waiting.update(self._per_endpoint)
+        limit = self.concurrency * 4
         async with self.db.reading() as session:
             due = await service.due(
                 session,
-                limit=free * 4,
-                skip_endpoints=self._busy_endpoints(),
-                skip=set(self._in_flight),
+                limit=limit,
+                skip_endpoints={e for e, count in waiting.items() if count >= 2 * PER_ENDPOINT},
+                skip=self._in_flight.keys() | self._recording | self._backlog.keys(),
             )
-        for delivery in due:
-            if len(self._in_flight) >= self.concurrency:
-                break
-            busy = self._busy_endpoints()
-            if delivery.endpoint_id in busy:
-                continue
-            self._in_flight[delivery.id] = delivery.endpoint_id
-            task = asyncio.create_task(self._deliver(client, delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._backlog.update((delivery.id, delivery) for delivery in due)
+        self._news = len(due) == limit  # more where these came from
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: service.Due) -> None:
         try:
             outcome = await self.attempt(client, delivery)
-        except BaseException:
-            self._in_flight.pop(delivery.id, None)
-            raise
-        # Its slot stays taken until the attempt is recorded, so it is not picked again.
+        finally:
+            del self._in_flight[delivery.id]
+            self._per_endpoint[delivery.endpoint_id] -= 1
+        # Its slot is free for the next POST now; until the attempt is recorded it is skipped,
+        # so it is not picked again.
+        self._recording.add(delivery.id)
         self._done.append((delivery, outcome))
         self._anything_done.set()
+        self.wake.set()
 
     async def _record_continually(self) -> None:
         """Records finished attempts, all that finished meanwhile in one transaction: at
@@ -350,6 +417,7 @@ class Sender:
             # Still pending in the database: sent again later, with the same webhook-id.
             log.warning("webhook sender: could not record %d attempts: %s", len(done), error)
             results = {}
+            self._news = True
         else:
             for delivery, outcome in done:
                 result = results.get(delivery.id, "gone")
@@ -362,9 +430,8 @@ class Sender:
                         outcome.error or outcome.status_code,
                     )
         finally:
-            for delivery, _ in done:
-                self._in_flight.pop(delivery.id, None)
-            self.wake.set()  # slots are free
+            self._recording.difference_update(delivery.id for delivery, _ in done)
+            self.wake.set()  # those still pending may be picked again
 
     async def _prune_now_and_then(self) -> None:
         """Keeps the delivery log to `log_days`, a batch per write, every `prune_interval`."""
