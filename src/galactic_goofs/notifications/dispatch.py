@@ -23,11 +23,11 @@ import ssl
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import httpx
+import aiohttp
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """httpx's default verification (the CA bundle), loaded once a process rather than by every
-    sender: loading it costs a tenth of a second of CPU."""
-    return httpx.create_ssl_context()
+    """The system's certificate authorities, loaded once a process rather than by every
+    endpoint's connection pool: loading them costs a tenth of a second of CPU."""
+    return ssl.create_default_context()
 
 
 CONSUMER_NAME = "webhook-dispatch"
@@ -217,8 +217,9 @@ def signed_headers(webhook_id: str, body: str, secrets: Sequence[str]) -> dict[s
     }
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """A `Retry-After` header's wait in seconds (given as seconds or as a date), capped."""
+    value = headers.get("retry-after")
     if value is None:
         return None
     try:
@@ -247,7 +248,6 @@ class Sender:
         allow_private: bool,
         concurrency: int = 64,
         poll_interval: float = 0.5,
-        transport: httpx.AsyncBaseTransport | None = None,
         log_days: float = 0,
         prune_interval: float = PRUNE_INTERVAL,
     ) -> None:
@@ -260,7 +260,6 @@ class Sender:
         self.allow_private = allow_private
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self.transport = transport
         self.log_days = log_days
         """Settled deliveries older than this many days leave the log (0: kept for ever)."""
         self.prune_interval = prune_interval
@@ -281,7 +280,7 @@ class Sender:
         self._done: list[tuple[service.Due, service.Outcome]] = []
         self._anything_done = asyncio.Event()
         self._pruned_at = -math.inf
-        self._clients: dict[uuid.UUID, tuple[httpx.AsyncClient, float]] = {}
+        self._clients: dict[uuid.UUID, tuple[aiohttp.ClientSession, float]] = {}
         """Each endpoint's own connection pool, and when it was last used. One pool for all
         would look over every open connection at each request: at hundreds of deliveries a
         second that scan cost more than the POSTs themselves."""
@@ -304,15 +303,13 @@ class Sender:
                 task.cancel()
             await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
             for client, _ in self._clients.values():
-                await client.aclose()
+                await client.close()
 
-    def _client(self, endpoint_id: uuid.UUID) -> httpx.AsyncClient:
-        client = self._clients.get(endpoint_id, (None, 0.0))[0] or httpx.AsyncClient(
-            timeout=self.timeout,
-            follow_redirects=False,
-            transport=self.transport,
-            verify=_tls_context(),
-            limits=httpx.Limits(max_connections=PER_ENDPOINT),
+    def _client(self, endpoint_id: uuid.UUID) -> aiohttp.ClientSession:
+        client = self._clients.get(endpoint_id, (None, 0.0))[0] or aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=PER_ENDPOINT, ssl=_tls_context()),
+            cookie_jar=aiohttp.DummyCookieJar(),  # a receiver's cookies are not kept
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
         )
         self._clients[endpoint_id] = (client, time.monotonic())
         return client
@@ -325,7 +322,7 @@ class Sender:
         for endpoint_id, (client, used_at) in list(self._clients.items()):
             if now - used_at > CLIENT_IDLE and not self._per_endpoint[endpoint_id]:
                 del self._clients[endpoint_id]
-                await client.aclose()
+                await client.close()
 
     def queued(self) -> None:
         """New deliveries are committed: read them at once."""
@@ -380,7 +377,7 @@ class Sender:
         self._backlog.update((delivery.id, delivery) for delivery in due)
         self._news = len(due) == limit  # more where these came from
 
-    async def _deliver(self, client: httpx.AsyncClient, delivery: service.Due) -> None:
+    async def _deliver(self, client: aiohttp.ClientSession, delivery: service.Due) -> None:
         try:
             outcome = await self.attempt(client, delivery)
         finally:
@@ -447,7 +444,9 @@ class Sender:
         if pruned:
             log.info("pruned %d webhook deliveries older than %g days", pruned, self.log_days)
 
-    async def attempt(self, client: httpx.AsyncClient, delivery: service.Due) -> service.Outcome:
+    async def attempt(
+        self, client: aiohttp.ClientSession, delivery: service.Due
+    ) -> service.Outcome:
         """One POST; never raises for what the receiver or the network did."""
         started = time.monotonic()
 
@@ -463,22 +462,24 @@ class Sender:
             content = json.dumps({"text": slack_text(delivery.body)})
         headers = signed_headers(delivery.webhook_id, content, delivery.secrets)
         try:
-            # httpx's timeout is per read; this bounds a receiver that drips its answer too.
-            async with asyncio.timeout(self.timeout):
-                response = await client.post(
-                    delivery.url, content=content.encode(), headers=headers
-                )
-        except (httpx.TimeoutException, TimeoutError):
+            # The timeout covers the whole exchange, a receiver that drips its answer too.
+            async with client.post(
+                delivery.url, data=content.encode(), headers=headers, allow_redirects=False
+            ) as response:
+                code = response.status
+                answer = b""
+                if not 200 <= code < 400:
+                    answer = await response.content.read(ERROR_LENGTH)
+        except TimeoutError:
             return service.Outcome(None, took(), f"no answer within {self.timeout:g} s")
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             return service.Outcome(None, took(), _short(f"{type(error).__name__}: {error}"))
-        code = response.status_code
         problem = None
         if 300 <= code < 400:
             problem = f"redirect to {response.headers.get('location', '?')} (not followed)"
         elif not 200 <= code < 300:
-            problem = _short(f"HTTP {code}: {response.text}")
-        wait = retry_after(response) if code in (429, 503) else None
+            problem = f"HTTP {code}: {answer.decode(errors='replace')}"
+        wait = retry_after(response.headers) if code in (429, 503) else None
         return service.Outcome(code, took(), problem and _short(problem), wait)
 
 
