@@ -5,7 +5,8 @@
 - `analytics`: 50 browsers with `/analytics` open. Each loads the page and what it links
   (stylesheets, scripts), holds the console stream (`/console/stream?after=<the feed's seq>`,
   as console.js opens it), and does what console.js does for the charts: re-fetches
-  `/console/analytics/charts` 3 s after an event, once for all the events of those 3 s.
+  `/console/analytics/charts` 3 to 6 s after an event (each page its own random wait), once
+  for all the events of that wait.
 - `map`: 50 browsers with `/map` open. Each loads the page, its stylesheets and scripts and the
   land (map.js draws it once), then polls `/api/v1/positions` every 5 s (map.js's REFRESH_MS).
 
@@ -31,7 +32,7 @@ KINDS = ("none", "webhooks", "analytics", "map")
 ENDPOINTS = 10
 BROWSERS = 50
 CHARTS_DELAY = 3.0
-"""`SUMMARY_EVERY_MS` in static/console.js."""
+"""`SUMMARY_EVERY_MS` in static/console.js: a page waits between it and twice it."""
 MAP_REFRESH = 5.0
 """`REFRESH_MS` in static/map.js."""
 ANALYTICS_ASSETS = (
@@ -185,7 +186,7 @@ class Companion:
                 if frames:
                     self.tally.frames += frames
                     if charts_due is None:
-                        charts_due = loop.call_later(CHARTS_DELAY, refetch)
+                        charts_due = loop.call_later(CHARTS_DELAY * (1 + random.random()), refetch)
         finally:
             if charts_due is not None:
                 charts_due.cancel()

@@ -126,7 +126,8 @@
   // Analytics re-fetch their charts on "goofs:summary": a few seconds after an event, once
   // for all the events of those seconds. Not a debounce (htmx's `delay`), which a fleet that
   // changes every second would put off for ever; not htmx's `throttle`, which drops the last
-  // events of a burst.
+  // events of a burst. Every open page hears an event at the same moment: each waits its own
+  // random part of a second period more, so fifty pages ask one by one, not all at once.
   const SUMMARY_EVERY_MS = 3000;
   let summaryDue = null;
 
@@ -135,7 +136,7 @@
     summaryDue = setTimeout(() => {
       summaryDue = null;
       document.body.dispatchEvent(new CustomEvent("goofs:summary"));
-    }, SUMMARY_EVERY_MS);
+    }, SUMMARY_EVERY_MS * (1 + Math.random()));
   }
 
   // ---- the range line and the pager -----------------------------------------------------
