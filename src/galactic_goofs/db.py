@@ -12,8 +12,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
-from galactic_goofs.precompiled import SqliteWriter, StatementChange, on_driver, session_writer
+from galactic_goofs.precompiled import (
+    PostgresWriter,
+    SqliteWriter,
+    StatementChange,
+    on_driver,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -179,7 +185,7 @@ class Database:
         self, fn: StatementChange[P, T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         if self._sqlite_writer is None:
-            return await self.write(lambda session: fn(session_writer(session), *args, **kwargs))
+            return await self._on_postgresql(fn, *args, **kwargs)
         pooled = self._sqlite_write_engine.raw_connection()
         try:
             driver = pooled.driver_connection
@@ -195,6 +201,32 @@ class Database:
         finally:
             pooled.close()
 
+    async def _on_postgresql(
+        self, fn: StatementChange[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """The change on asyncpg's connection in a transaction of its own, without a session:
+        BEGIN, its statements, COMMIT, one round trip each."""
+        async with self.engine.connect() as connection:
+            adapted = (await connection.get_raw_connection()).dbapi_connection
+            writer = PostgresWriter(adapted)
+            transaction = writer.driver.transaction()
+            try:
+                await transaction.start()
+            except Exception as error:
+                raise writer.translated(error, "BEGIN", ()) from error
+            try:
+                result = await greenlet_spawn(lambda: fn(writer, *args, **kwargs))
+                await transaction.commit()
+            except BaseException as error:
+                try:
+                    await asyncio.shield(transaction.rollback())
+                except Exception:
+                    await connection.invalidate()  # the connection went with the transaction
+                if isinstance(error, Exception) and _is_driver_error(error):
+                    raise writer.translated(error, "COMMIT", ()) from error
+                raise
+            return result
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.is_sqlite:
@@ -204,3 +236,8 @@ class Database:
 def _in_transaction(session: Session, fn: Write[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     with session.begin():
         return fn(session, *args, **kwargs)
+
+
+def _is_driver_error(error: Exception) -> bool:
+    """asyncpg's own error (at COMMIT, say), not yet SQLAlchemy's nor the change's."""
+    return type(error).__module__.startswith("asyncpg")

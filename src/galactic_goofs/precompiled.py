@@ -4,9 +4,11 @@ straight on the driver's connection.
 SQLAlchemy's execution machinery costs about 0.1 ms per statement, several times what SQLite
 takes to write a row by key, and the hot changes (malfunction, repair) are a few such statements.
 A `Statement` holds the SQL SQLAlchemy compiled for it and the bind and result conversions of its
-columns' own types, so what `_SqliteWriter` stores and reads back is what SQLAlchemy itself would
-store and read (`tests/unit/test_statements.py` holds it to that). On PostgreSQL a statement runs
-through SQLAlchemy as usual.
+columns' own types, so what `SqliteWriter` stores and reads back is what SQLAlchemy itself would
+store and read (`tests/unit/test_statements.py` holds it to that). On PostgreSQL,
+`PostgresWriter` does the same on asyncpg's connection beneath SQLAlchemy's adapter (whose type
+codecs it set up), each statement awaited from the change's greenlet as SQLAlchemy itself does:
+the change's rules stay in one Python function for both databases.
 
 This leans on compiler internals (`SQLCompiler.positiontup`, `construct_params`), which is why
 `pyproject.toml` keeps SQLAlchemy below its next minor release. Why and what it gained:
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
+from sqlalchemy.util import await_only
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,8 +58,7 @@ class Statement:
         self.column_keys = list(column_keys) if column_keys is not None else None
         """For an INSERT or UPDATE whose values come with each run: the columns they set."""
         self.on_sqlite = _Compiled.of(self, SQLITE)
-        # Checked, not kept: PostgreSQL runs the statement itself through SQLAlchemy.
-        statement.compile(dialect=POSTGRESQL, column_keys=self.column_keys)
+        self.on_postgresql = _Compiled.of(self, POSTGRESQL)
         Statement.built.append(self)
 
 
@@ -135,6 +137,41 @@ class SqliteWriter:
         parameters = compiled.parameters(params)
         rows = on_driver(self.driver.execute, compiled.sql, parameters).fetchall()
         return compiled.rows(rows)
+
+
+class PostgresWriter:
+    """On asyncpg's connection under SQLAlchemy's adapter, with the SQL compiled at import.
+
+    Runs inside `greenlet_spawn` (see `Database.write`): a change is a plain function, and each
+    statement is awaited the way SQLAlchemy's own asyncpg adapter awaits its calls. asyncpg
+    prepares each SQL text once per connection and keeps it.
+    """
+
+    def __init__(self, adapted: Any) -> None:
+        self.adapted = adapted
+        """SQLAlchemy's `AsyncAdapt_asyncpg_connection`: it translates asyncpg's errors."""
+        self.driver = adapted.driver_connection
+
+    def __call__(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+        compiled = statement.on_postgresql
+        parameters = compiled.parameters(params)
+        try:
+            rows = await_only(self.driver.fetch(compiled.sql, *parameters))
+        except Exception as error:
+            raise self.translated(error, compiled.sql, parameters) from error
+        return compiled.rows(rows)
+
+    def translated(
+        self, error: Exception, sql: str, parameters: Sequence[Any]
+    ) -> exc.StatementError:
+        """asyncpg's error as SQLAlchemy's (IntegrityError, OperationalError...), as it would
+        have raised it."""
+        try:
+            self.adapted._handle_exception(error)
+        except Exception as dbapi_error:
+            dbapi = self.adapted.dbapi
+            return exc.DBAPIError.instance(sql, parameters, dbapi_error, dbapi.Error)
+        raise AssertionError("unreachable: _handle_exception always raises")
 
 
 class _CoreWriter:

@@ -1,4 +1,5 @@
-"""`Statement` on SQLite's driver stores and returns exactly what SQLAlchemy would."""
+"""`Statement` on SQLite's driver and on asyncpg stores and returns exactly what SQLAlchemy
+would."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import json
 import random
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from galactic_goofs.db import Database
+from galactic_goofs.errors import Conflict
 from galactic_goofs.events import service as events
 from galactic_goofs.events.models import Event
 from galactic_goofs.events.schemas import EventType
@@ -109,7 +113,94 @@ async def test_a_change_stores_the_same_text_both_ways(db: Database, sqlite_url:
     assert {event.seq: event for event in logged}[fast.event.seq] == fast.event
 
 
-async def test_rows_come_back_typed_like_sqlalchemys(db: Database) -> None:
+@pytest.fixture
+async def either(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database of each kind the product runs on (`database_url` is both)."""
+    database = Database(
+        database_url.replace("sqlite://", "sqlite+aiosqlite://").replace(
+            "postgresql://", "postgresql+asyncpg://"
+        )
+    )
+    yield database
+    await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_change_stores_the_same_both_ways(postgres_url: str) -> None:
+    db = Database(postgres_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        first = await db.write(_add_craft, 1)
+        second = await db.write(_add_craft, 2)
+        request = MalfunctionRequest(subsystem="power", severity="critical", description="Brownout")
+        fast, core = await _both_ways(
+            db,
+            fleet.malfunction,
+            (first, request),
+            (second, request),
+            actor="ops",
+            rng=random.Random(7),
+        )
+    finally:
+        await db.dispose()
+    assert isinstance(fast, Change) and isinstance(core, Change)
+    raw = await asyncpg.connect(postgres_url)
+    try:
+        crafts = {
+            row["id"]: tuple(row.values())[1:]
+            for row in await raw.fetch(
+                "SELECT id, status, fault_subsystem, fault_severity, fault_description, "
+                "fault_since IS NOT NULL, version FROM spacecraft"
+            )
+        }
+        stored = {
+            row["spacecraft_id"]: row
+            for row in await raw.fetch("SELECT seq, type, spacecraft_id, data::text FROM events")
+        }
+        anomalies = {
+            row["spacecraft_id"]: tuple(row.values())[1:]
+            for row in await raw.fetch(
+                "SELECT spacecraft_id, subsystem, severity, state, planned, "
+                "acknowledged_at FROM anomalies"
+            )
+        }
+    finally:
+        await raw.close()
+    assert crafts[first] == crafts[second]
+    assert crafts[first][:4] == ("MALFUNCTIONING", "power", "critical", "Brownout")
+    fast_event, core_event = stored[first], stored[second]
+    assert fast_event["type"] == core_event["type"] == EventType.MALFUNCTIONED.value
+    fast_data, core_data = json.loads(fast_event["data"]), json.loads(core_event["data"])
+    assert fast_data.keys() == core_data.keys()
+    assert fast_data.keys() == {"spacecraft", "fault", "anomaly_id", "anomaly", "planned"}
+    assert anomalies[first] == anomalies[second] == ("power", "critical", "open", False, None)
+    assert fast.event.seq == fast_event["seq"] and core.event.seq == core_event["seq"]
+    db = Database(postgres_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with db.reading() as session:
+            logged = await events.read_after(session, 0, 10)
+    finally:
+        await db.dispose()
+    assert {event.seq: event for event in logged}[fast.event.seq] == fast.event
+
+
+async def test_a_refused_change_hands_its_seq_back(either: Database) -> None:
+    craft = await either.write(_add_craft, 5)
+
+    @on_statements
+    def claim_then_refuse(run: Writer) -> None:
+        events.claim_next_seq(run)
+        raise Conflict("not now")
+
+    with pytest.raises(Conflict):
+        await either.write(claim_then_refuse)
+    change = await either.write(
+        fleet.malfunction, craft, MalfunctionRequest(), actor="ops", rng=random.Random(1)
+    )
+    assert change.event.seq == 1  # no gap where the refused change claimed one
+
+
+async def test_rows_come_back_typed_like_sqlalchemys(either: Database) -> None:
+    db = either
     craft = await db.write(_add_craft, 3)
     fast, core = await _both_ways(db, fleet._row, (craft,), (craft,))
     assert tuple(fast) == tuple(core)
@@ -117,7 +208,8 @@ async def test_rows_come_back_typed_like_sqlalchemys(db: Database) -> None:
     assert fast.created_at.tzinfo is UTC and fast.version == 1
 
 
-async def test_a_failed_statement_rolls_back_as_sqlalchemys_error(db: Database) -> None:
+async def test_a_failed_statement_rolls_back_as_sqlalchemys_error(either: Database) -> None:
+    db = either
     craft = await db.write(_add_craft, 4)
 
     def claim_then_reuse_a_seq(run: Writer) -> None:
