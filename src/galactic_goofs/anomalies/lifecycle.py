@@ -1,19 +1,21 @@
-"""An anomaly's two busy moments: opened by a malfunction, resolved by its repair.
+"""An anomaly's busy moments: opened by a malfunction, acknowledged, resolved by its repair.
 
-Both run inside those changes' own transactions, which are precompiled statement paths
-(`galactic_goofs.precompiled`), so each is one precompiled statement too: the insert of the
-new anomaly, and the update that resolves it by its key.
+All three are precompiled statement paths (`galactic_goofs.precompiled`), so each step here is
+one precompiled statement too: the insert of the new anomaly, the read of one by its key, and
+the updates that acknowledge and resolve it by its key.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, inspect, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 
 from galactic_goofs.anomalies.models import Anomaly, AnomalyState
 from galactic_goofs.anomalies.schemas import AnomalyRead
+from galactic_goofs.errors import NotFound
 from galactic_goofs.fleet.faults import FaultTemplate
 from galactic_goofs.precompiled import Statement, Writer
 
@@ -22,6 +24,11 @@ _OPEN = Statement(insert(Anomaly), column_keys=[column.key for column in _COLUMN
 _RESOLVE = Statement(
     update(Anomaly).where(Anomaly.id == bindparam("anomaly_id")).returning(*_COLUMNS),
     column_keys=["state", "resolved_at", "resolved_by", "resolution"],
+)
+_ROW = Statement(select(*_COLUMNS).where(Anomaly.id == bindparam("anomaly_id")))
+_ACKNOWLEDGE = Statement(
+    update(Anomaly).where(Anomaly.id == bindparam("anomaly_id")).returning(*_COLUMNS),
+    column_keys=["state", "acknowledged_at", "acknowledged_by", "acknowledge_comment"],
 )
 
 
@@ -78,3 +85,36 @@ def resolve(
         },
     )
     return AnomalyRead.model_validate(rows[0]) if rows else None
+
+
+def row(run: Writer, anomaly_id: uuid.UUID) -> Any:
+    """The anomaly as committed (its columns by name), or NotFound."""
+    rows = run(_ROW, {"anomaly_id": anomaly_id})
+    if not rows:
+        raise NotFound(f"no anomaly with id {anomaly_id}")
+    return rows[0]
+
+
+def acknowledge(
+    run: Writer,
+    anomaly: Any,
+    *,
+    actor: str,
+    now: datetime,
+    comment: str | None,
+) -> AnomalyRead:
+    """Recorded as acknowledged by `actor`; an open anomaly becomes acknowledged (a shelved
+    one stays shelved, acknowledged underneath)."""
+    (acknowledged,) = run(
+        _ACKNOWLEDGE,
+        {
+            "anomaly_id": anomaly.id,
+            "state": AnomalyState.ACKNOWLEDGED
+            if anomaly.state == AnomalyState.OPEN
+            else anomaly.state,
+            "acknowledged_at": now,
+            "acknowledged_by": actor,
+            "acknowledge_comment": comment,
+        },
+    )
+    return AnomalyRead.model_validate(acknowledged)

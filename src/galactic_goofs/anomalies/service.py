@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from galactic_goofs.anomalies import lifecycle
 from galactic_goofs.anomalies.models import Anomaly, AnomalyNote, AnomalyState
 from galactic_goofs.anomalies.schemas import (
     AcknowledgeRequest,
@@ -36,7 +38,7 @@ from galactic_goofs.events.schemas import EventRead, EventType
 from galactic_goofs.fleet import service as fleet
 from galactic_goofs.fleet.faults import Severity
 from galactic_goofs.fleet.models import Spacecraft
-from galactic_goofs.precompiled import session_writer
+from galactic_goofs.precompiled import Writer, on_statements, session_writer
 
 MAX_PAGE = 500
 TRIAGE_SIZE = 100
@@ -148,23 +150,24 @@ async def notes(session: AsyncSession, anomaly_id: uuid.UUID) -> list[NoteRead]:
     return [NoteRead.model_validate(note) for note in rows]
 
 
+@on_statements
 def acknowledge(
-    session: Session, anomaly_id: uuid.UUID, request: AcknowledgeRequest, *, actor: str
+    run: Writer, anomaly_id: uuid.UUID, request: AcknowledgeRequest, *, actor: str
 ) -> AnomalyChange:
-    """Someone is on it. Once only: the first operator to say so is the one recorded."""
-    seq, anomaly = _claim(session, anomaly_id)
+    """Someone is on it. Once only: the first operator to say so is the one recorded. As hot as
+    a malfunction (everybody acknowledges every one), so on precompiled statements too."""
+    seq = events.claim_next_seq(run)
+    anomaly = lifecycle.row(run, anomaly_id)
     _ensure_unresolved(anomaly, "acknowledged")
     if anomaly.acknowledged_at is not None:
         raise Conflict(
             f"this anomaly was already acknowledged by {anomaly.acknowledged_by} at "
             f"{anomaly.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
         )
-    anomaly.acknowledged_at = utcnow()
-    anomaly.acknowledged_by = actor
-    anomaly.acknowledge_comment = request.comment
-    if anomaly.state == AnomalyState.OPEN:
-        anomaly.state = AnomalyState.ACKNOWLEDGED
-    return _record(session, seq, EventType.ACKNOWLEDGED, anomaly, actor)
+    read = lifecycle.acknowledge(run, anomaly, actor=actor, now=utcnow(), comment=request.comment)
+    data = _data(read, fleet.show_anomaly(run, read))
+    event = events.record(run, seq, EventType.ACKNOWLEDGED, read.spacecraft_id, actor, data)
+    return AnomalyChange(read, event)
 
 
 def assign(
@@ -285,14 +288,24 @@ def _record(
             fleet.touch(craft)
     session.flush()
     read = AnomalyRead.model_validate(anomaly)
-    data: dict[str, object] = {
+    event = events.record(
+        session_writer(session),
+        seq,
+        type,
+        anomaly.spacecraft_id,
+        actor,
+        _data(read, craft, **details),
+    )
+    return AnomalyChange(read, event)
+
+
+def _data(anomaly: AnomalyRead, craft: Any, **details: object) -> dict[str, Any]:
+    """A transition's event data: the anomaly, and the spacecraft as it shows it now."""
+    data: dict[str, Any] = {
         "anomaly_id": str(anomaly.id),
-        "anomaly": read.model_dump(mode="json"),
+        "anomaly": anomaly.model_dump(mode="json"),
         **details,
     }
     if craft is not None:
         data["spacecraft"] = fleet.to_read(craft).model_dump(mode="json")
-    event = events.record(
-        session_writer(session), seq, type, anomaly.spacecraft_id, actor, dict(data)
-    )
-    return AnomalyChange(read, event)
+    return data

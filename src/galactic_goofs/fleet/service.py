@@ -74,6 +74,11 @@ _SET = Statement(
     ],
 )
 
+_SHOW_ANOMALY = Statement(
+    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")).returning(*_COLUMNS),
+    column_keys=["anomaly_state", "anomaly_acknowledged_by", "updated_at", "version"],
+)
+
 
 def to_read(craft: Any) -> SpacecraftRead:
     """The API's view of a spacecraft, from the ORM object or a row of its columns."""
@@ -470,6 +475,31 @@ def _malfunction(
         anomaly=anomaly.model_dump(mode="json"),
         planned=planned,
     )
+
+
+def show_anomaly(run: Writer, anomaly: AnomalyRead) -> Any:
+    """The spacecraft's row shows its open anomaly's new state (touched: new version and time,
+    when that changes what it shows); returns the row as it is now, or None if it is gone."""
+    rows = run(_ROW, {"craft_id": anomaly.spacecraft_id})
+    if not rows or rows[0].anomaly_id != anomaly.id:
+        return rows[0] if rows else None
+    craft = rows[0]
+    if (craft.anomaly_state, craft.anomaly_acknowledged_by) == (
+        anomaly.state,
+        anomaly.acknowledged_by,
+    ):
+        return craft
+    (shown,) = run(
+        _SHOW_ANOMALY,
+        {
+            "craft_id": craft.id,
+            "anomaly_state": anomaly.state,
+            "anomaly_acknowledged_by": anomaly.acknowledged_by,
+            "updated_at": utcnow(),
+            "version": craft.version + 1,
+        },
+    )
+    return shown
 
 
 def _row(run: Writer, spacecraft_id: uuid.UUID) -> Any:
