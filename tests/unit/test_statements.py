@@ -232,3 +232,30 @@ def test_statements_that_need_python_side_defaults_are_refused() -> None:
     # Spacecraft.id defaults to uuid4() in Python: only SQLAlchemy's execution would fill it.
     with pytest.raises(ValueError, match="column defaults"):
         Statement(insert(Spacecraft), column_keys=["name", "cospar_id"])
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_connection_that_died_in_the_pool_is_replaced(
+    postgres_url: str,
+) -> None:
+    """The hot changes' pool skips the pre-ping: a connection the database dropped (a restart)
+    fails at BEGIN, before anything happened, and the change goes on a new one."""
+    db = Database(postgres_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        craft = await db.write(_add_craft, 6)
+        await db.write(
+            fleet.malfunction, craft, MalfunctionRequest(), actor="ops", rng=random.Random(1)
+        )
+        raw = await asyncpg.connect(postgres_url)
+        try:
+            dropped = await raw.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await raw.close()
+        assert dropped >= 1
+        change = await db.write(fleet.repair, craft, actor="ops")
+        assert change.spacecraft.status == Status.NOMINAL
+    finally:
+        await db.dispose()
