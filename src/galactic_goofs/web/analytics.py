@@ -66,8 +66,9 @@ async def analytics_page(
 
 @router.get("/console/analytics/charts", response_class=HTMLResponse)
 async def analytics_charts(state: StateDep, session: ReadSession) -> HTMLResponse:
-    """The charts as the page shows them. Every open page asks at once (the same events reach
-    them all together), so the HTML is made once and shared like the figures it shows."""
+    """The charts as the page shows them. Every open page asks within seconds of the others
+    (the same events reach them all together), so the HTML is made once and shared like the
+    figures it shows."""
 
     async def render() -> str:
         context = await charts_context(session, state.analytics)
