@@ -58,10 +58,51 @@ async def test_each_event_is_encoded_once_for_all_subscribers(hub: Hub, db: Data
     for event in await commit_changes(db, 3):
         await hub.deliver(event)
 
+    await wait_until(lambda: all(s.queued == 3 for s in subscribers), message="three frames")
     assert calls == [1, 2, 3]
     frames = [subscriber.take() for subscriber in subscribers]
     assert all(frame is not None and seqs(frame) == [1, 2, 3] for frame in frames)
     assert len({id(frame) for frame in frames}) == 5  # joined per client, built from shared bytes
+
+
+async def test_a_slow_format_never_holds_up_the_json_clients(hub: Hub, db: Database) -> None:
+    """The console's HTML takes a query and templates per event: JSON clients get every event
+    at once while it is made, and its own clients get theirs in order once it is."""
+    release = asyncio.Event()
+
+    async def slow_encoder(event: EventRead) -> bytes:
+        await release.wait()
+        return await encode_json(event)
+
+    hub.add_format("slow", slow_encoder)
+    fast, _ = hub.subscribe("json", None)
+    slow, _ = hub.subscribe("slow", None)
+
+    for event in await commit_changes(db, 3):
+        await hub.deliver(event)
+
+    assert seqs(fast.take()) == [1, 2, 3]
+    assert slow.queued == 0
+    release.set()
+    await wait_until(lambda: slow.queued == 3, message="the slow format's frames")
+    assert seqs(slow.take()) == [1, 2, 3]
+
+
+async def test_an_event_a_format_cannot_encode_closes_its_clients(hub: Hub, db: Database) -> None:
+    """They reconnect and replay it from the log; they never silently go without it."""
+
+    async def broken_encoder(event: EventRead) -> bytes:
+        raise RuntimeError("template error")
+
+    hub.add_format("broken", broken_encoder)
+    json_client, _ = hub.subscribe("json", None)
+    broken, _ = hub.subscribe("broken", None)
+
+    for event in await commit_changes(db, 1):
+        await hub.deliver(event)
+
+    await wait_until(lambda: broken.closed, message="the broken format's client closed")
+    assert seqs(json_client.take()) == [1] and not json_client.closed
 
 
 async def test_a_gap_is_backfilled_from_the_log_in_order(hub: Hub, db: Database) -> None:

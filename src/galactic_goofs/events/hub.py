@@ -176,6 +176,10 @@ class Hub:
         self._recent: deque[_Recent] = deque(maxlen=recent)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self._apart: dict[str, asyncio.Queue[_Recent]] = {}
+        """Formats other than JSON, each encoded by a task of its own, in seq order: the
+        console's HTML (a summary query and templates) must not hold up the JSON clients."""
         self.pacer = RoundPacer(coalesce_window)
         self._watchers: list[asyncio.Event] = []
         self.lag_observer: Callable[[float], None] | None = None
@@ -189,8 +193,16 @@ class Hub:
         return watcher
 
     def add_format(self, name: str, encoder: Encoder) -> None:
+        """Another stream format, encoded apart from the fan-out (see `_encode_apart`)."""
         self.encoders[name] = encoder
         self.subscribers[name] = set()
+        self._apart[name] = asyncio.Queue()
+        if self._running:
+            self._start_apart(name)
+
+    def _start_apart(self, name: str) -> None:
+        task = asyncio.create_task(self._encode_apart(name), name=f"hub-encode-{name}")
+        self._tasks.append(task)
 
     async def start(self) -> None:
         async with self.db.reading() as session:
@@ -200,8 +212,12 @@ class Hub:
             asyncio.create_task(self._catch_up_periodically(), name="hub-catch-up"),
             asyncio.create_task(self._heartbeat_periodically(), name="hub-heartbeat"),
         ]
+        self._running = True
+        for name in self._apart:
+            self._start_apart(name)
 
     async def stop(self) -> None:
+        self._running = False
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -278,10 +294,35 @@ class Hub:
         for watcher in self._watchers:
             watcher.set()
         for format, subscribers in self.subscribers.items():
-            if subscribers:
+            if not subscribers:
+                continue
+            if format in self._apart:
+                self._apart[format].put_nowait(entry)
+                continue
+            data = await self._frame(entry, format)
+            for subscriber in list(subscribers):
+                subscriber.push(event.seq, data)
+
+    async def _encode_apart(self, format: str) -> None:
+        """Encodes a format's events in seq order and hands the frames over. It may run behind
+        the fan-out: a subscriber that joins meanwhile replays up to `last_seq`, and its cursor
+        drops what this hands over late. An event it cannot encode closes its subscribers, who
+        reconnect and replay it from the log, rather than miss it."""
+        queue = self._apart[format]
+        while True:
+            entry = await queue.get()
+            subscribers = self.subscribers[format]
+            if not subscribers:
+                continue
+            try:
                 data = await self._frame(entry, format)
+            except Exception:
+                log.exception("could not encode event %d as %s", entry.event.seq, format)
                 for subscriber in list(subscribers):
-                    subscriber.push(event.seq, data)
+                    subscriber.close()
+                continue
+            for subscriber in list(subscribers):
+                subscriber.push(entry.event.seq, data)
 
     async def _frame(self, entry: _Recent, format: str) -> bytes:
         data = entry.frames.get(format)
