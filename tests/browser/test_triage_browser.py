@@ -116,6 +116,10 @@ async def test_assign_and_note_by_keyboard_with_forms_that_arrive_when_opened(
     craft = await _broken(goofs, "Chandra", "1999-040B")
     console = await Console.open(await browser.new_context(), goofs.url)
     page = console.page
+    fetched: list[str] = []
+    page.on(
+        "request", lambda request: fetched.append(request.url) if "/forms" in request.url else None
+    )
     item = page.locator("#triage-items li.anomaly")
     await expect(item.locator("form")).to_have_count(0)
 
@@ -140,6 +144,13 @@ async def test_assign_and_note_by_keyboard_with_forms_that_arrive_when_opened(
     await page.keyboard.press("Tab")
     await page.keyboard.press("Enter")
     await expect(console.feed().first).to_contain_text("added a note on Chandra")
+    summary = item.locator("summary")
+    await summary.click()  # closed
+    await summary.click()  # and open again: the forms it has, not fetched again
+    await expect(item.get_by_label("Note")).to_be_visible()
+    # A request after the toggles: any fetch they started was reported before its answer.
+    assert await page.evaluate("fetch('/healthz').then(response => response.status)") == 200
+    assert len(fetched) == 1, fetched
     anomaly = (await goofs.client.get(f"/api/v1/anomalies/{craft['anomaly']['id']}")).json()
     assert anomaly["assignee"] == "operator"
     assert [note["text"] for note in anomaly["notes"]] == ["Rebooting the gyro"]
