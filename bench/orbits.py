@@ -8,7 +8,8 @@
   contacts, found with Skyfield when not cached, come after the page in a fragment of their
   own, timed too (the first, uncached, and then cached).
 
-Each fleet is loaded as an operator would (`goofs import`, then `goofs import-tle`). Not part of
+Each fleet is loaded as an operator would (`goofs import`, then `goofs import-tle`). The server
+runs on its own core, ahead of other work where allowed, as `bench.triage` runs it. Not part of
 `python -m bench`. Prints the median and the worst of a few requests each.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench.import_fleet import satcat
-from bench.servers import serving
+from bench.servers import Cores, claim, serving
 from galactic_goofs.orbits.elements import checksum
 
 REQUESTS = 15
@@ -71,13 +72,13 @@ def operator_token(folder: Path) -> str:
 
 
 @contextmanager
-def fleet_server(folder: Path, count: int) -> Iterator[str]:
+def fleet_server(folder: Path, count: int, cores: Cores) -> Iterator[str]:
     env = _env(folder)
     (folder / "satcat.csv").write_text(satcat(count))
     (folder / "orbits.tle").write_text(tle_sets(count))
     for command in (["import", "satcat.csv"], ["import-tle", "orbits.tle"]):
         subprocess.run([*GOOFS, *command], env=env, cwd=folder, check=True, capture_output=True)
-    with serving(env, folder) as url:
+    with serving(env, folder, cores.server) as url:
         yield url
 
 
@@ -132,10 +133,12 @@ def spacecraft_page(url: str, token: str) -> bool:
 
 def main() -> int:
     met = True
+    cores = Cores.split()
+    claim(cores.clients)
     for count, path, target in ((10_000, "/api/v1/positions", 200), (1_000, "/map", 100)):
         with (
             tempfile.TemporaryDirectory(prefix="goofs-orbits-bench-") as folder,
-            fleet_server(Path(folder), count) as url,
+            fleet_server(Path(folder), count, cores) as url,
         ):
             met &= report(f"{path} with {count:,} spacecraft", timed(url, path, count), target)
             if count == 1_000:

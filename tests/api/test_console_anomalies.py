@@ -76,6 +76,8 @@ async def test_acknowledging_in_the_console_reaches_every_console_as_fragments(
 
         assert f'id="anomaly-{anomaly_id}" data-fragment="triage"' in frame.data
         assert "Acknowledged by operator" in frame.data
+        assert f"/console/anomalies/{anomaly_id}/forms" in frame.data  # fetched when opened
+        assert f"/console/anomalies/{anomaly_id}/assign" not in frame.data
         assert "Ack: operator" in frame.data  # the board row's badge
         assert again.status_code == 409
 
@@ -109,6 +111,40 @@ async def test_inline_triage_forms_explain_what_they_refuse(goofs_sqlite: Runnin
     anomaly = (await goofs.client.get(f"/api/v1/anomalies/{anomaly_id}")).json()
     assert anomaly["assignee"] is None and anomaly["state"] == "open"
     assert [note["text"] for note in anomaly["notes"]] == [SNEAKY]
+
+
+async def test_a_triage_items_forms_arrive_when_its_disclosure_opens(
+    goofs_sqlite: Running,
+) -> None:
+    goofs = goofs_sqlite
+    craft = await _broken(goofs, "Sulky")
+    anomaly_id = craft["anomaly"]["id"]
+    await goofs.client.post(f"/api/v1/anomalies/{anomaly_id}/assign", json={"assignee": "operator"})
+    forms_url = f"/console/anomalies/{anomaly_id}/forms"
+
+    page = (await goofs.client.get("/")).text
+    item = page[page.index(f'id="anomaly-{anomaly_id}"') :]
+    item = item[: item.index("</li>")]
+    assert f'hx-get="{forms_url}"' in item and 'hx-trigger="toggle from:closest details"' in item
+    assert "<form" not in item
+    assert 'aria-label="Acknowledge the anomaly on Sulky"' in item  # one press: stays inline
+
+    forms = await goofs.client.get(forms_url)
+    assert forms.status_code == 200
+    assert f'id="assign-{anomaly_id}" name="assignee" value="operator"' in forms.text
+    for action in ("assign", "shelve", "notes"):
+        assert f'hx-post="/console/anomalies/{anomaly_id}/{action}"' in forms.text
+
+    await goofs.client.post(
+        f"/api/v1/anomalies/{anomaly_id}/shelve", json={"minutes": 5, "reason": "x"}
+    )
+    shelved = (await goofs.client.get(forms_url)).text
+    assert "/assign" in shelved and "/notes" in shelved and "/shelve" not in shelved
+    await goofs.client.post(f"/api/v1/spacecraft/{craft['id']}/repair")
+    resolved = (await goofs.client.get(forms_url)).text
+    assert "/assign" not in resolved and "/notes" in resolved  # notes go on after a repair
+    unknown = "/console/anomalies/00000000-0000-0000-0000-000000000000/forms"
+    assert (await goofs.client.get(unknown)).status_code == 404
 
 
 async def test_a_spacecraft_page_shows_its_details_anomaly_notes_and_own_timeline(

@@ -102,6 +102,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access | None] = {
     ("GET", "/api/v1/analytics/spacecraft.csv"): READ,
     ("GET", "/api/v1/spacecraft/{spacecraft_id}/availability"): READ,
     ("GET", "/metrics"): READ,
+    ("GET", "/console/anomalies/{anomaly_id}/forms"): READ,
     ("POST", "/console/anomalies/{anomaly_id}/acknowledge"): WRITE,
     ("POST", "/console/anomalies/{anomaly_id}/unshelve"): WRITE,
     ("POST", "/console/anomalies/{anomaly_id}/assign"): WRITE,

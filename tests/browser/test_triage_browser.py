@@ -109,6 +109,54 @@ async def test_acknowledge_with_the_keyboard_alone(goofs_sqlite: Running, browse
     assert anomaly["acknowledged_by"] == "operator"
 
 
+async def test_assign_and_note_by_keyboard_with_forms_that_arrive_when_opened(
+    goofs_sqlite: Running, browser: Browser
+) -> None:
+    goofs = goofs_sqlite
+    craft = await _broken(goofs, "Chandra", "1999-040B")
+    console = await Console.open(await browser.new_context(), goofs.url)
+    page = console.page
+    fetched: list[str] = []
+    page.on(
+        "request", lambda request: fetched.append(request.url) if "/forms" in request.url else None
+    )
+    item = page.locator("#triage-items li.anomaly")
+    await expect(item.locator("form")).to_have_count(0)
+
+    for _ in range(60):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.tagName") == "SUMMARY":
+            break
+    else:
+        raise AssertionError("Tab never reached the 'Assign, shelve or note' disclosure")
+    await page.keyboard.press("Enter")
+    await expect(item.locator("form")).to_have_count(3)
+    await page.keyboard.press("Tab")
+    await expect(item.get_by_label("Assign to")).to_be_focused()
+    await page.keyboard.type("operator")
+    await page.keyboard.press("Enter")
+    await expect(item.locator(".waiting")).to_contain_text("assigned to operator", timeout=1_000)
+
+    # The live update kept the open forms: the note goes in where the assignee was typed.
+    note = item.get_by_label("Note")
+    await note.focus()
+    await page.keyboard.type("Rebooting the gyro")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(console.feed().first).to_contain_text("added a note on Chandra")
+    summary = item.locator("summary")
+    await summary.click()  # closed
+    await summary.click()  # and open again: the forms it has, not fetched again
+    await expect(item.get_by_label("Note")).to_be_visible()
+    # A request after the toggles: any fetch they started was reported before its answer.
+    assert await page.evaluate("fetch('/healthz').then(response => response.status)") == 200
+    assert len(fetched) == 1, fetched
+    anomaly = (await goofs.client.get(f"/api/v1/anomalies/{craft['anomaly']['id']}")).json()
+    assert anomaly["assignee"] == "operator"
+    assert [note["text"] for note in anomaly["notes"]] == ["Rebooting the gyro"]
+    assert console.errors == []
+
+
 async def test_shelving_inline_explains_a_refusal_beside_the_field(
     goofs_sqlite: Running, browser: Browser
 ) -> None:
@@ -189,6 +237,11 @@ async def test_on_a_phone_the_board_triage_and_spacecraft_page_fit_the_screen(
     await _within_reach(page, "#fleet-rows button.fix")
     await _within_reach(page, "#triage-items button.acknowledge")
     await _within_reach(page, "#fleet-rows .badge")
+    first = page.locator("#triage-items li").first
+    await first.locator("summary").click()
+    await expect(first.get_by_role("button", name="Add note")).to_be_visible()
+    await _no_sideways_scroll(page)
+    await _within_reach(page, "#triage-items li:first-child form button")
     await page.screenshot(path=screenshots / "triage-phone.png", full_page=True)
 
     await page.goto(f"{goofs.url}/spacecraft/{crafts[0]['id']}")
@@ -228,7 +281,9 @@ async def test_the_triage_queue_and_a_spacecraft_page_pass_the_accessibility_aud
         console = await Console.open(context, goofs.url)
         page = console.page
         await expect(page.locator("#triage-items li")).to_have_count(2)
-        await page.locator("#triage-items li").first.locator("summary").click()
+        first = page.locator("#triage-items li").first
+        await first.locator("summary").click()
+        await expect(first.get_by_label("Note")).to_be_visible()  # audit the forms too
         await assert_accessible(page, f"triage-{suffix}")
         await page.goto(f"{goofs.url}/spacecraft/{craft['id']}")
         await console.expect_live()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from galactic_goofs.analytics.figures import (
     Lifetime,
     Outage,
@@ -205,3 +207,26 @@ def test_fleet_buckets_in_one_pass_give_each_buckets_own_figures() -> None:
         for part in one_by_one
     ]
     assert together[-1].downtime_seconds > 0 and together[0].mttr_seconds == 10 * HOUR
+
+
+def test_one_spacecrafts_buckets_in_one_pass_give_what_each_bucket_measures_alone() -> None:
+    timeline = Timeline(now=NOW)
+    hubble = craft(timeline, created_hours_ago=20)  # born inside the first bucket
+    outage(timeline, hubble, opened=30, resolved=19)  # before it existed, then across a day
+    outage(timeline, hubble, opened=14, resolved=9)  # into maintenance
+    timeline.maintenance[hubble].append((ago(10), ago(8)))
+    outage(timeline, hubble, opened=2, resolved=None)  # still open
+    other = craft(timeline, created_hours_ago=12)
+    outage(timeline, other, opened=6, resolved=5)
+    spans = buckets(*DAY, 5)
+
+    together = measure_fleet_buckets(timeline, spans, spacecraft_id=hubble)
+
+    one_by_one = [measure_spacecraft(timeline, hubble, low, high) for low, high in spans]
+    assert [part.availability for part in together] == pytest.approx(
+        [part.availability for part in one_by_one]
+    )
+    assert together[0].availability is not None and together[0].availability < 1
+    assert (
+        measure_fleet_buckets(timeline, spans, spacecraft_id=uuid.uuid4())[0].availability is None
+    )

@@ -148,10 +148,13 @@ def measure_fleet(timeline: Timeline, start: datetime, end: datetime) -> Figures
     return figures
 
 
-def measure_fleet_buckets(timeline: Timeline, spans: Sequence[Span]) -> list[Figures]:
-    """`measure_fleet` for each of `spans` (consecutive, as `buckets` makes them), in one pass
-    over the timeline instead of one per span: observed time, downtime, and the acknowledge
-    and resolve times (not malfunctions or breakdowns).
+def measure_fleet_buckets(
+    timeline: Timeline, spans: Sequence[Span], *, spacecraft_id: uuid.UUID | None = None
+) -> list[Figures]:
+    """`measure_fleet` (or with `spacecraft_id`, `measure_spacecraft`) for each of `spans`
+    (consecutive, as `buckets` makes them), in one pass over the timeline instead of one per
+    span: observed time, downtime, and the acknowledge and resolve times (not malfunctions or
+    breakdowns).
 
     The same definitions: a span's observed time is the whole range's observed time inside
     it, its downtime the outages' downtime inside it. Times are summed in whole microseconds,
@@ -164,10 +167,15 @@ def measure_fleet_buckets(timeline: Timeline, spans: Sequence[Span]) -> list[Fig
     observed: list[Span] = []
     down: list[Span] = []
     result = [Figures() for _ in spans]
-    for spacecraft_id, life in timeline.lifetimes.items():
-        seen = _observed(life, timeline.maintenance.get(spacecraft_id, ()), start, end)
+    if spacecraft_id is None:
+        lives = list(timeline.lifetimes.items())
+    else:
+        life = timeline.lifetimes.get(spacecraft_id)
+        lives = [(spacecraft_id, life)] if life is not None else []
+    for craft_id, life in lives:
+        seen = _observed(life, timeline.maintenance.get(craft_id, ()), start, end)
         observed += seen
-        for outage in timeline.outages.get(spacecraft_id, ()):
+        for outage in timeline.outages.get(craft_id, ()):
             low, high = outage.opened_at, outage.resolved_at or timeline.now
             for span_low, span_high in seen:
                 if min(high, span_high) > max(low, span_low):

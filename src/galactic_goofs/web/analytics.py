@@ -211,10 +211,8 @@ def daily_bars(
     timeline: Timeline, spacecraft_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[charts.Bar]:
     spans = figures.buckets(start, end, DAYS)
-    values = [
-        figures.measure_spacecraft(timeline, spacecraft_id, low, high).availability
-        for low, high in spans
-    ]
+    measured = figures.measure_fleet_buckets(timeline, spans, spacecraft_id=spacecraft_id)
+    values = [day.availability for day in measured]
     labels = [
         f"{high.strftime('%d %b')}: {charts.percent(value)} available"
         for (_, high), value in zip(spans, values, strict=True)

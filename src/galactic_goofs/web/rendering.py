@@ -26,6 +26,9 @@ def console_templates(directory: Path | None = None) -> Jinja2Templates:
     # Fragments travel in every stream frame: no indentation or blank lines left by the tags.
     found.env.trim_blocks = True
     found.env.lstrip_blocks = True
+    # Templates ship with the code and change with it, on a restart: no look at each file's
+    # modification time on every include (two hundred on a board with its triage queue).
+    found.env.auto_reload = False
     install_template_helpers(found)
     found.env.filters["iso"] = iso
     found.env.filters["clock"] = clock

@@ -385,6 +385,15 @@ async def next_contacts(
     return templates.TemplateResponse(request, "_next_contacts.html", context)
 
 
+@router.get("/console/anomalies/{anomaly_id}/forms", response_class=HTMLResponse)
+async def triage_forms(
+    request: Request, anomaly_id: uuid.UUID, session: ReadSession
+) -> HTMLResponse:
+    """A triage item's assign, shelve and note forms, fetched when its disclosure opens."""
+    anomaly = await anomalies.get(session, anomaly_id)
+    return templates.TemplateResponse(request, "_triage_forms.html", {"anomaly": anomaly})
+
+
 @router.post("/console/anomalies/{anomaly_id}/acknowledge", status_code=204)
 async def acknowledge(anomaly_id: uuid.UUID, state: StateDep, actor: Actor) -> Response:
     await state.writes.apply(anomalies.acknowledge, anomaly_id, AcknowledgeRequest(), actor=actor)
