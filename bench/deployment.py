@@ -306,9 +306,17 @@ async def _kill_one(front: Front, services: Services, seconds: float) -> dict[st
 def _summarize(target: str, timeline: dict[str, Any], midway: dict[str, Any]) -> dict[str, Any]:
     """What (c) and (d) are judged by, from each delivery's time and each reconnection."""
     summary: dict[str, Any] = {"connections_per_instance": midway["connections"]}
+    occurred, latencies = timeline["occurred_at"], timeline["latencies"]
+
+    def p99_ms(since: float, until: float) -> float:
+        return percentiles_ms(latencies[(occurred >= since) & (occurred < until)])["p99"]
+
     if target == "c":
-        occurred, latencies = timeline["occurred_at"], timeline["latencies"]
         stopped, back = midway["redis_stopped_at"], midway["redis_back_at"]
+        # The same p99 over plain stretches: before the stop, the 5 s after, and the rest.
+        summary["p99_before_ms"] = p99_ms(0, stopped)
+        summary["p99_5s_after_ms"] = p99_ms(back, back + 5)
+        summary["p99_later_ms"] = p99_ms(back + 5, np.inf)
         windows = _p99_windows(occurred, latencies, since=stopped - 2 * WINDOW)
         summary["p99_timeline"] = windows
         during = (occurred >= stopped) & (occurred < back)
@@ -328,6 +336,9 @@ def _summarize(target: str, timeline: dict[str, Any], midway: dict[str, Any]) ->
         )
     if target == "d":
         killed = midway["killed_at"]
+        summary["p99_before_ms"] = p99_ms(0, killed)
+        summary["p99_5s_after_ms"] = p99_ms(killed, killed + 5)
+        summary["p99_later_ms"] = p99_ms(killed + 5, np.inf)
         gaps = [(dropped, resumed) for dropped, resumed in timeline["gaps"] if dropped >= killed]
         waits = np.array([resumed - killed for _, resumed in gaps])
         summary["dropped_clients"] = len(gaps)

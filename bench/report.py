@@ -163,8 +163,10 @@ def deployment_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 (
                     "(c) Redis restarted: 0 lost; p99 back under 100 ms within 5 s of its return",
                     f"back under 100 ms {recovered:.1f} s after Redis returned; p99 of events "
-                    f"made while it was down {down['p99']:.0f} ms; whole run p99 "
-                    f"{d['p99']:.1f} ms; {counts}",
+                    f"made while it was down {down['p99']:.0f} ms; before the stop "
+                    f"{run['p99_before_ms']:.0f} ms, 5 s after the return "
+                    f"{run['p99_5s_after_ms']:.0f} ms, later {run['p99_later_ms']:.0f} ms; "
+                    f"{counts}",
                     run["lost"] == 0 and recovered <= 5,
                 )
             )
@@ -177,7 +179,9 @@ def deployment_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                     f"{run['dropped_clients']} clients dropped, {run['not_resumed']} not back; "
                     f"back after p50 {waits['p50'] / 1000:.2f} s, the last "
                     f"{waits['max'] / 1000:.2f} s; {run['api_failed']} changes failed "
-                    f"(in flight to it); {counts}",
+                    f"(in flight to it); p99 before the kill {run['p99_before_ms']:.0f} ms, "
+                    f"5 s after {run['p99_5s_after_ms']:.0f} ms, later "
+                    f"{run['p99_later_ms']:.0f} ms; {counts}",
                     run["lost"] == 0 and run["not_resumed"] == 0 and waits["max"] <= 10_000,
                 )
             )
