@@ -151,8 +151,11 @@ class Harness:
         driven = await drive(pool, plan, scenario.rate, max_seconds=scenario.seconds)
         done_midway = await midway if midway is not None else None
         last = (await pool.request("GET", "/api/v1/events?limit=1")).json()["last_seq"]
-        await self.ask("wait", (last, 10.0))
+        # After a failure the servers may still be catching up: give them longer before an
+        # event counts as lost, and say how long the last client took.
+        await self.ask("wait", (last, 30.0 if scenario.midway else 10.0))
         ended = time.monotonic()
+        drained = ended - (started + driven.seconds)
         wall = ended - started
         server_cpu = server.cpu_seconds() - server_cpu
         core_busy = _core_busy(cores_before, psutil.cpu_times(percpu=True))
@@ -175,6 +178,7 @@ class Harness:
             offsets = np.concatenate([np.frombuffer(r["offsets"], dtype=np.int32) for r in replies])
             extra = {
                 "midway": done_midway,
+                "drain_s": drained,
                 "timeline": {
                     "occurred_at": occurred[offsets] if len(offsets) else np.zeros(0),
                     "latencies": latencies.astype(np.float64),

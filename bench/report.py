@@ -147,6 +147,8 @@ def deployment_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             f"per instance), {run['lost']} lost / {run['duplicated']} dup / "
             f"{run['out_of_order']} out of order"
         )
+        if "drain_s" in run:
+            counts += f", the last client done {run['drain_s']:.1f} s after the last change"
         if run["target"] == "b":
             targets.append(
                 (
