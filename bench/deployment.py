@@ -252,15 +252,18 @@ async def write_paths(
 
 
 async def stream_scenarios(
-    harness: Harness, services: Services, clients: int, seconds: float
+    harness: Harness, services: Services, clients: int, seconds: float, targets: str = "bcd"
 ) -> list[dict[str, Any]]:
-    """Scenarios (b), (c) and (d), each on a fresh database and fresh instances."""
+    """Scenarios (b), (c) and (d) (those in `targets`), each on a fresh database and fresh
+    instances."""
     runs = []
     for target, name in (
         ("b", f"{clients:,} clients via nginx, 2 instances, 20 changes/s"),
         ("c", f"{clients:,} clients via nginx, Redis restarted halfway"),
         ("d", f"{clients:,} clients via nginx, one instance killed halfway"),
     ):
+        if target not in targets:
+            continue
         url = await services.database()
         probe = servers.core_speed_ms(harness.cores.server)
         with services.deployment(harness, url, INSTANCES) as front:
