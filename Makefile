@@ -8,8 +8,8 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install assets dist chromium run test test-fast lint format migrate bench clean nginx \
-	redis-server
+.PHONY: install assets dist chromium run test test-fast lint format migrate bench bench-deployment \
+	clean nginx redis-server
 
 install: $(VENV)/.installed
 
@@ -74,6 +74,11 @@ test-fast: install
 # The full fan-out and write-path benchmark (several minutes); writes docs/bench-results.*
 bench: install assets
 	$(VENV)/bin/python -m bench
+
+# Its deployment part (a few minutes): PostgreSQL (GOOFS_TEST_POSTGRES_URL, as the tests) and a
+# private Redis, two instances behind nginx; writes docs/bench-deployment.*
+bench-deployment: install assets nginx redis-server
+	$(VENV)/bin/python -m bench --deployment
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build dist

@@ -49,6 +49,10 @@ class Reader(asyncio.Protocol):
         self.times: array[float] = array("d")
         self.bytes = 0
         self.reconnects = 0
+        self.dropped_at: list[float] = []
+        """When the connection was lost (`time.time()`), and `resumed_at` when a reconnection's
+        stream started again: how long a client of a dead instance was without a stream."""
+        self.resumed_at: list[float] = []
         self.transport: asyncio.Transport | None = None
         self.started = asyncio.get_running_loop().create_future()
         self.closed = False
@@ -88,6 +92,8 @@ class Reader(asyncio.Protocol):
                 self.transport.pause_reading()
             if not self.started.done():
                 self.started.set_result(None)
+            if len(self.resumed_at) < len(self.dropped_at):
+                self.resumed_at.append(now)
             data = b"\n" + data
         buffer = self._carry + data if self._carry else data
         end = buffer.rfind(b"\n\n")
@@ -112,6 +118,7 @@ class Reader(asyncio.Protocol):
             self.started.set_exception(ConnectionError("closed before the stream started"))
         if not self.closed and self.worker.running:
             self.reconnects += 1
+            self.dropped_at.append(time.time())
             self._headers_done = False
             self._carry = b""
             self.worker.spawn(self.worker.connect(self))
@@ -211,6 +218,8 @@ class Worker:
         for reader in self.readers:
             reader.bytes = 0
             reader.reconnects = 0
+            reader.dropped_at.clear()
+            reader.resumed_at.clear()
 
     async def wait_for(self, last: int, within: float) -> int:
         """Until every reading client has seen `last` (or the timeout); returns how many have."""
@@ -249,6 +258,8 @@ class Worker:
         expected = len(occurred)
         lost = duplicated = out_of_order = clients_with_loss = 0
         latencies: list[np.ndarray[Any, Any]] = []
+        offsets: list[np.ndarray[Any, Any]] = []
+        gaps: list[tuple[float, float]] = []
         received = bytes_total = reconnects = clients = 0
         resumed_lost = resumed_duplicated = 0
         for reader in self.readers:
@@ -271,8 +282,12 @@ class Worker:
             received += len(seqs)
             bytes_total += reader.bytes
             reconnects += reader.reconnects
+            for index, dropped in enumerate(reader.dropped_at):
+                resumed = reader.resumed_at[index] if index < len(reader.resumed_at) else np.nan
+                gaps.append((dropped, resumed))
             if len(seqs):
                 latencies.append((times - occurred[seqs - first - 1]).astype(np.float32))
+                offsets.append((seqs - first - 1).astype(np.int32))
         return {
             "clients": clients,
             "lost": lost,
@@ -283,6 +298,8 @@ class Worker:
             "bytes": bytes_total,
             "reconnects": reconnects,
             "latencies": np.concatenate(latencies).tobytes() if latencies else b"",
+            "offsets": np.concatenate(offsets).tobytes() if offsets else b"",
+            "gaps": gaps,
             "resumed_lost": resumed_lost,
             "resumed_duplicated": resumed_duplicated,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,6 +35,10 @@ class Scenario:
     stalled: int = 0
     env: dict[str, str] = field(default_factory=dict)
     """Server settings for this run only (GOOFS_...)."""
+    midway: Callable[[], Awaitable[dict[str, Any]]] | None = None
+    """Something done to the servers halfway through the changes (stop Redis, kill an
+    instance); what it returns goes into the result as `midway`, and the result keeps each
+    delivery's latency and event time, and each reconnection, under `timeline`."""
 
 
 def percentiles_ms(values: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -120,12 +125,14 @@ class Harness:
             for companion in beside:
                 await companion.start()
             try:
-                result = await self._run_on(server, scenario)
+                result = await self.run_on(server, scenario)
             finally:
                 done = [await companion.stop() for companion in beside]
             return result | {"core_probe_ms": probe, "companions": done}
 
-    async def _run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:
+    async def run_on(self, server: servers.Server, scenario: Scenario) -> dict[str, Any]:
+        """`scenario` against a running server (or anything that looks like one: the
+        deployment bench passes nginx in front of its instances)."""
         pool = Pool(server.host, server.port, size=32, token=server.token)
         plan = await _change_plan(pool, scenario)
         target = clients.Target(server.host, server.port, STREAM_PATHS[server.kind], REFETCH_PATH)
@@ -140,10 +147,15 @@ class Harness:
         server_cpu = server.cpu_seconds()
         cores_before = psutil.cpu_times(percpu=True)
         started = time.monotonic()
+        midway = asyncio.create_task(_halfway(scenario)) if scenario.midway else None
         driven = await drive(pool, plan, scenario.rate, max_seconds=scenario.seconds)
+        done_midway = await midway if midway is not None else None
         last = (await pool.request("GET", "/api/v1/events?limit=1")).json()["last_seq"]
-        await self.ask("wait", (last, 10.0))
+        # After a failure the servers may still be catching up: give them longer before an
+        # event counts as lost, and say how long the last client took.
+        await self.ask("wait", (last, 30.0 if scenario.midway else 10.0))
         ended = time.monotonic()
+        drained = ended - (started + driven.seconds)
         wall = ended - started
         server_cpu = server.cpu_seconds() - server_cpu
         core_busy = _core_busy(cores_before, psutil.cpu_times(percpu=True))
@@ -161,7 +173,19 @@ class Harness:
         )
         received = sum(r["received"] for r in replies)
         events = last - first
-        return {
+        extra: dict[str, Any] = {}
+        if done_midway is not None:
+            offsets = np.concatenate([np.frombuffer(r["offsets"], dtype=np.int32) for r in replies])
+            extra = {
+                "midway": done_midway,
+                "drain_s": drained,
+                "timeline": {
+                    "occurred_at": occurred[offsets] if len(offsets) else np.zeros(0),
+                    "latencies": latencies.astype(np.float64),
+                    "gaps": [gap for r in replies for gap in r["gaps"]],
+                },
+            }
+        return extra | {
             "scenario": scenario.name,
             "server": scenario.server,
             "mode": scenario.mode,
@@ -214,22 +238,34 @@ class Harness:
         return f"server on core(s) {server}, harness on {harness}"
 
 
+async def _halfway(scenario: Scenario) -> dict[str, Any]:
+    assert scenario.midway is not None
+    await asyncio.sleep(scenario.seconds / 2)
+    return await scenario.midway()
+
+
 async def write_path(harness: Harness, seconds: float, rate: float) -> dict[str, Any]:
     """Changes alone, no readers: the most the API sustains, then latency at a set rate."""
     database = await harness.fleet(DRIVEN_FLEET)
     probe = servers.core_speed_ms(harness.cores.server)
     with servers.running("goofs", harness.workdir, harness.cores, database) as server:
-        pool = Pool(server.host, server.port, size=16, token=server.token)
-        plan = await _change_plan(pool, Scenario("write", 0, rate, seconds), length=100_000)
-        cpu = server.cpu_seconds()
-        flat_out = await hammer(pool, plan, concurrency=8, max_seconds=seconds)
-        cpu = server.cpu_seconds() - cpu
-        # Carry on the same cycle where the flat-out run stopped, so every change is valid.
-        paced = await drive(pool, plan[flat_out.requested :], rate, max_seconds=seconds)
-        await pool.close()
+        return {"core_probe_ms": probe} | await write_path_on(server, seconds, rate)
+
+
+async def write_path_on(server: servers.Server, seconds: float, rate: float) -> dict[str, Any]:
+    """The write path against a running server (or nginx in front of several): 8 changes in
+    flight for `seconds`, then `rate` changes a second for `seconds`."""
+    pool = Pool(server.host, server.port, size=16, token=server.token)
+    plan = await _change_plan(pool, Scenario("write", 0, rate, seconds), length=100_000)
+    cpu = server.cpu_seconds()
+    flat_out = await hammer(pool, plan, concurrency=8, max_seconds=seconds)
+    cpu = server.cpu_seconds() - cpu
+    # Carry on the same cycle where the flat-out run stopped, so every change is valid.
+    paced = await drive(pool, plan[flat_out.requested :], rate, max_seconds=seconds)
+    await pool.close()
     return {
-        "core_probe_ms": probe,
         "max_changes_per_s": flat_out.rate,
+        "max_succeeded": flat_out.succeeded,
         "max_failed": flat_out.failed,
         "max_api_ms": percentiles_ms(flat_out.latencies),
         "server_cpu_ms_per_change": cpu / flat_out.succeeded * 1000 if flat_out.succeeded else 0,

@@ -70,6 +70,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"p99 {write['paced_api_ms']['p99']:.1f} ms, {write['paced_failed']} failed |",
             f"| core probe | {write.get('core_probe_ms', float('nan')):.0f} ms |",
         ]
+    if results.get("deployment_write_path"):
+        lines += ["", *_deployment(results)]
     if board := results.get("board"):
         lines += [
             "",
@@ -83,6 +85,109 @@ def markdown(results: dict[str, Any]) -> str:
                 )
         lines.append(f"| core probe (ms) | {board.get('core_probe_ms', float('nan')):.0f} | | |")
     return "\n".join(lines) + "\n"
+
+
+def _deployment(results: dict[str, Any]) -> list[str]:
+    """The deployment's write paths side by side, and its targets (`bench.deployment`)."""
+    write = results["deployment_write_path"]
+    names = {
+        "sqlite": "SQLite, 1 instance",
+        "postgres": "PostgreSQL + Redis, 1 instance",
+        "postgres_nginx": "PostgreSQL + Redis, 2 instances via nginx",
+    }
+    lines = [
+        "| write path, 8 in flight (no readers) | changes/s | API p50 / p99 (ms) "
+        "| app CPU per change (ms) | PostgreSQL CPU per change (ms) | failed "
+        "| paced at 200/s: API p99 (ms), failed | core probe (ms) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, name in names.items():
+        if (path := write.get(key)) is None:
+            continue
+        database = path.get("postgres_cpu_ms_per_change")
+        lines.append(
+            f"| {name} | {path['max_changes_per_s']:.0f} | {path['max_api_ms']['p50']:.1f} / "
+            f"{path['max_api_ms']['p99']:.1f} | {path['server_cpu_ms_per_change']:.2f} "
+            f"| {'-' if database is None else f'{database:.2f}'} | {path['max_failed']} "
+            f"| {path['paced_api_ms']['p99']:.1f}, {path['paced_failed']} "
+            f"| {path.get('core_probe_ms', float('nan')):.0f} |"
+        )
+    lines += ["", "| target | measured | met? |", "|---|---|---|"]
+    for target, measured, met in deployment_targets(results):
+        lines.append(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
+    return lines
+
+
+def deployment_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Each target of the deployment (issue 19) with what was measured and whether it is met."""
+    targets = []
+    write = results["deployment_write_path"]
+    sqlite, postgres = write.get("sqlite"), write.get("postgres")
+    if sqlite and postgres:
+        cpu = postgres["server_cpu_ms_per_change"] / sqlite["server_cpu_ms_per_change"]
+        speed = postgres["max_changes_per_s"] / sqlite["max_changes_per_s"]
+        failed = postgres["max_failed"] + postgres["paced_failed"]
+        targets.append(
+            (
+                "(a) PostgreSQL + Redis write path: CPU per change <= 1.3x SQLite's, "
+                "throughput >= 0.8x, 0 failed",
+                f"{postgres['server_cpu_ms_per_change']:.2f} against "
+                f"{sqlite['server_cpu_ms_per_change']:.2f} ms: **{cpu:.2f}x**; "
+                f"{postgres['max_changes_per_s']:.0f} against {sqlite['max_changes_per_s']:.0f} "
+                f"changes/s: **{speed:.2f}x**; {failed} failed",
+                cpu <= 1.3 and speed >= 0.8 and failed == 0,
+            )
+        )
+    for run in results["runs"]:
+        d = run["delivery_ms"]
+        clean = (run["lost"], run["duplicated"], run["out_of_order"]) == (0, 0, 0)
+        counts = (
+            f"{run['connected']}/{run['clients']} connected "
+            f"({' + '.join(str(n) for n in run['connections_per_instance'])} connections "
+            f"per instance), {run['lost']} lost / {run['duplicated']} dup / "
+            f"{run['out_of_order']} out of order"
+        )
+        if "drain_s" in run:
+            counts += f", the last client done {run['drain_s']:.1f} s after the last change"
+        if run["target"] == "b":
+            targets.append(
+                (
+                    "(b) through nginx on 2 instances, 20 changes/s: p99 <= 100 ms, "
+                    "0 lost / duplicated / out of order",
+                    f"p99 {d['p99']:.1f} ms; {counts}",
+                    d["p99"] <= 100 and clean,
+                )
+            )
+        elif run["target"] == "c":
+            recovered = run["p99_recovered_s"]
+            down = run["redis_down_ms"]
+            targets.append(
+                (
+                    "(c) Redis restarted: 0 lost; p99 back under 100 ms within 5 s of its return",
+                    f"back under 100 ms {recovered:.1f} s after Redis returned; p99 of events "
+                    f"made while it was down {down['p99']:.0f} ms; before the stop "
+                    f"{run['p99_before_ms']:.0f} ms, 5 s after the return "
+                    f"{run['p99_5s_after_ms']:.0f} ms, later {run['p99_later_ms']:.0f} ms; "
+                    f"{counts}",
+                    run["lost"] == 0 and recovered <= 5,
+                )
+            )
+        elif run["target"] == "d":
+            waits = run["resumed_ms"]
+            targets.append(
+                (
+                    "(d) one instance killed: 0 lost; every client of it live again through "
+                    "nginx within 10 s",
+                    f"{run['dropped_clients']} clients dropped, {run['not_resumed']} not back; "
+                    f"back after p50 {waits['p50'] / 1000:.2f} s, the last "
+                    f"{waits['max'] / 1000:.2f} s; {run['api_failed']} changes failed "
+                    f"(in flight to it); p99 before the kill {run['p99_before_ms']:.0f} ms, "
+                    f"5 s after {run['p99_5s_after_ms']:.0f} ms, later "
+                    f"{run['p99_later_ms']:.0f} ms; {counts}",
+                    run["lost"] == 0 and run["not_resumed"] == 0 and waits["max"] <= 10_000,
+                )
+            )
+    return targets
 
 
 def _ratios(runs: list[dict[str, Any]]) -> list[str]:

@@ -111,7 +111,10 @@ def running(
     *,
     admin: bool = False,
 ) -> Iterator[Server]:
-    """`goofs serve` on a copy of `database` (or an empty one), or the floor broadcaster."""
+    """`goofs serve` on a copy of `database` (or an empty one), or the floor broadcaster.
+
+    `settings` with a `GOOFS_DATABASE_URL` (PostgreSQL, say) put the server on that database
+    instead, as is."""
     port = free_port()
     env = {
         **os.environ,
@@ -122,12 +125,13 @@ def running(
         **(settings or {}),
     }
     if kind == "goofs":
-        db_file = workdir / f"goofs-{port}.db"
-        if database is not None:
-            for suffix in ("", "-wal"):
-                if Path(f"{database}{suffix}").exists():
-                    shutil.copyfile(f"{database}{suffix}", f"{db_file}{suffix}")
-        env["GOOFS_DATABASE_URL"] = f"sqlite:///{db_file}"
+        if "GOOFS_DATABASE_URL" not in (settings or {}):
+            db_file = workdir / f"goofs-{port}.db"
+            if database is not None:
+                for suffix in ("", "-wal"):
+                    if Path(f"{database}{suffix}").exists():
+                        shutil.copyfile(f"{database}{suffix}", f"{db_file}{suffix}")
+            env["GOOFS_DATABASE_URL"] = f"sqlite:///{db_file}"
         token = _operator_token(env)
         admin_token = _operator_token(env, "bench-admin", role="admin") if admin else None
         command = ["galactic_goofs.cli", "serve", "--port", str(port)]

@@ -1,5 +1,7 @@
 """Real processes for the scale-out tests: app instances, nginx, a private Redis, stream clients.
 
+nginx and the private Redis come from `devkit`, which the deployment bench shares.
+
 Everything listens on 127.0.0.1 and is stopped by the context manager that started it.
 """
 
@@ -8,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -17,15 +18,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 from httpx_sse import aconnect_sse
 
+from devkit.nginx import nginx, nginx_binary
 from devkit.ports import free_port
 from devkit.postgres import unique_name
-from devkit.processes import stop
+from devkit.redis_server import RedisServer
 from tests.support import goofs_process, wait_for_http
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+__all__ = [
+    "Instance",
+    "RedisServer",
+    "StreamClient",
+    "cluster_env",
+    "cospar_id",
+    "instances",
+    "mixed_changes",
+    "nginx",
+    "nginx_binary",
+    "streaming",
+]
 
 
 @dataclass
@@ -181,119 +193,3 @@ async def mixed_changes(
     await asyncio.gather(*(lifecycle(number) for number in range(first, first + crafts)))
     upstreams.discard("")
     return upstreams
-
-
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
-    )
-
-
-@contextlib.contextmanager
-def nginx(binary: str, upstreams: Sequence[str], workdir: Path) -> Iterator[str]:
-    """A real nginx on a loopback port balancing `upstreams` (host:port) with the deployment's
-    own proxy settings (`deploy/goofs-proxy.conf`). Yields its base url."""
-    prefix = workdir / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    servers = "\n".join(f"        server {upstream};" for upstream in upstreams)
-    config = prefix / "nginx.conf"
-    config.write_text(
-        f"""
-daemon off;
-master_process off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    upstream goofs {{
-{servers}
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://goofs;
-            include {DEPLOY / "goofs-proxy.conf"};
-            add_header X-Upstream $upstream_addr always;
-        }}
-    }}
-}}
-"""
-    )
-    log = prefix / "output.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for_http(f"{url}/healthz", process)
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{log.read_text()}") from None
-        yield url
-    finally:
-        stop(process)
-
-
-class RedisServer:
-    """A private `redis-server` on a loopback port, which a test may stop and start again."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary = binary
-        self.directory = workdir / "redis"
-        self.directory.mkdir()
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        assert self.process is None
-        with (self.directory / "redis.log").open("ab") as output:
-            self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(self.directory),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 10
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        try:
-            while True:
-                with contextlib.suppress(redis.ConnectionError):
-                    if client.ping():
-                        return
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"redis-server did not start on port {self.port}")
-                time.sleep(0.02)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        stop(self.process)
-        self.process = None

@@ -1,0 +1,64 @@
+"""A tiny run of the deployment bench (`python -m bench --deployment`), so it cannot rot.
+Not a timing test: every scenario runs and is judged, with nothing lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bench import deployment, report
+from bench.harness import Harness
+from devkit import postgres
+from devkit.nginx import nginx_binary
+from devkit.redis_server import redis_server_binary
+from tests.support import require
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    require("nginx", nginx_binary() is not None, "not installed (`make nginx`)")
+    require("redis-server", redis_server_binary() is not None, "`make redis-server`")
+    harness = Harness(tmp_path, workers=2)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+# Two fleets made through the API, then six servers, two at a time.
+@pytest.mark.timeout(400)
+async def test_every_deployment_scenario_runs_and_loses_nothing(harness: Harness) -> None:
+    try:
+        await postgres.admin("SELECT 1")
+    except (OSError, asyncpg.PostgresError) as error:
+        require("PostgreSQL", False, f"{postgres.ADMIN_URL}: {error}")
+
+    results = await deployment.run(harness, scale=0.004, seconds=3)
+
+    write = results["deployment_write_path"]
+    assert set(write) == {"sqlite", "postgres", "postgres_nginx"}
+    for path in write.values():
+        assert path["max_failed"] == path["paced_failed"] == 0
+        assert path["max_changes_per_s"] > 0 and path["server_cpu_ms_per_change"] > 0
+    assert write["postgres"]["postgres_cpu_ms_per_change"] > 0, "its backends were counted"
+    runs = {run["target"]: run for run in results["runs"]}
+    assert set(runs) == {"b", "c", "d"}
+    for run in runs.values():
+        assert run["connected"] == run["clients"] == 4
+        assert run["events"] > 0
+        assert (run["lost"], run["duplicated"], run["out_of_order"]) == (0, 0, 0)
+        assert all(run["connections_per_instance"]), "nginx spread the clients over both"
+    assert runs["c"]["p99_timeline"], "the latency around the Redis restart, window by window"
+    assert runs["d"]["dropped_clients"] >= 1, "the killed instance had clients"
+    assert runs["d"]["not_resumed"] == 0, "each came back through nginx"
+
+    machine = {"cpu": "test", "cores": "0/1", "python": "3", "kernel": "6"}
+    text = report.markdown({"machine": machine, "started": "now", **results})
+    assert "| PostgreSQL + Redis, 2 instances via nginx |" in text
+    judged = [target for target, _, _ in report.deployment_targets(results)]
+    assert [target[:3] for target in judged] == ["(a)", "(b)", "(c)", "(d)"]
