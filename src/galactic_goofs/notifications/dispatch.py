@@ -257,6 +257,8 @@ class Sender:
         self._done: list[tuple[service.Due, service.Outcome]] = []
         self._anything_done = asyncio.Event()
         self._pruned_at = -math.inf
+        self._retry_recorded = False
+        """A retry was scheduled since the last sleep: the next may be due before a poll."""
 
     async def run(self) -> None:
         async with httpx.AsyncClient(
@@ -281,12 +283,29 @@ class Sender:
                 await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
 
     async def _sleep(self) -> None:
+        """Until woken, the next poll, or the retry just scheduled falls due if that is
+        sooner: a schedule's waits (Retry-After, or steps shorter than a poll) are kept to."""
+        timeout = self.poll_interval
+        if self._retry_recorded:
+            self._retry_recorded = False
+            timeout = min(timeout, await self._until_next_due())
         try:
-            async with asyncio.timeout(self.poll_interval):
+            async with asyncio.timeout(timeout):
                 await self.wake.wait()
         except TimeoutError:
             pass
         self.wake.clear()
+
+    async def _until_next_due(self) -> float:
+        try:
+            async with self.db.reading() as session:
+                due_at = await service.next_due_at(session)
+        except Exception as error:
+            log.warning("webhook sender: %s", error)
+            return self.poll_interval
+        if due_at is None:
+            return self.poll_interval
+        return max(0.0, (due_at - utcnow()).total_seconds())
 
     def _busy_endpoints(self) -> set[uuid.UUID]:
         counts: dict[uuid.UUID, int] = {}
@@ -351,6 +370,8 @@ class Sender:
             log.warning("webhook sender: could not record %d attempts: %s", len(done), error)
             results = {}
         else:
+            if "retry" in results.values():
+                self._retry_recorded = True
             for delivery, outcome in done:
                 result = results.get(delivery.id, "gone")
                 if result != "delivered":
