@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 db, consumer, hub.watch(), catch_up_interval=settings.catch_up_interval
             )
             spawn(runner.run(), f"consumer-{consumer.name}")
-        _start_webhooks(settings, db, hub, spawn)
+        _start_webhooks(state, spawn)
         try:
             yield
         finally:
@@ -249,14 +249,12 @@ WEBHOOK_SETTLE_SECONDS = 0.1
 
 
 def _start_webhooks(
-    settings: Settings,
-    db: Database,
-    hub: Hub,
-    spawn: Callable[[Coroutine[Any, Any, None], str], None],
+    state: AppState, spawn: Callable[[Coroutine[Any, Any, None], str], None]
 ) -> None:
     """Dispatch talks to the outside world, so one instance does it: the holder of the lease
     runs both the consumer that queues deliveries and the sender that makes them."""
-    dispatch = WebhookDispatch()
+    settings, db, hub = state.settings, state.db, state.hub
+    dispatch = WebhookDispatch(wake=state.deliveries_queued)
     runner = ConsumerRunner(
         db,
         dispatch,
