@@ -67,8 +67,8 @@ test: install assets chromium nginx redis-server lint
 	$(VENV)/bin/pytest
 
 # The fast layer: unit and API tests (tests/unit, tests/api). Meant to take under a minute;
-# with 1,170 tests it takes 61 to 71 s on two otherwise quiet cores, about 75 s of CPU, and
-# more when others share them (docs/PERFORMANCE.md, "The test suite").
+# with 1,170 tests it takes 63 to 66 s on two otherwise quiet cores, 72 s of CPU, and more
+# when others share them (docs/PERFORMANCE.md, "The test suite").
 # Without the Schemathesis and Hypothesis plugins, which only tests/system uses: each process
 # (the controller and every worker) would import them, and pytest rewrite their modules, for
 # 2 to 3 s of CPU.
