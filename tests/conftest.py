@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import graphlib
 import os
 import shutil
@@ -210,6 +211,15 @@ async def goofs_sqlite(sqlite_url: str) -> AsyncIterator[Running]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("GOOFS_MALFUNCTION_INTERVAL", "0")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the process holds once the tests are collected (the libraries, the app's modules,
+    the tests) stays for good: frozen, the garbage collector stops walking those hundreds of
+    thousands of objects again at each full collection, which cost the API tests a tenth of
+    their CPU."""
+    gc.collect()
+    gc.freeze()
 
 
 LAYERS = ("unit", "api", "system", "browser")

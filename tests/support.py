@@ -114,9 +114,17 @@ async def running_app(
     server = _Server(config)
     sockets = [cli._listen("127.0.0.1", 0, settings.socket_send_buffer)] if listen else None
     task = asyncio.create_task(server.serve(sockets=sockets))
-    await wait_until(lambda: server.started or task.done(), message="server start")
+    started = asyncio.create_task(server.ready.wait())
+    try:
+        async with asyncio.timeout(10):
+            await asyncio.wait([task, started], return_when=asyncio.FIRST_COMPLETED)
+    except TimeoutError:
+        raise AssertionError("timed out after 10s waiting for server start") from None
+    finally:
+        started.cancel()
     if task.done():
         task.result()
+        raise AssertionError("the server stopped before it started")
     port = server.servers[0].sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     try:
@@ -140,11 +148,18 @@ async def running_app(
 
 class _Server(uvicorn.Server):
     """uvicorn checks whether to exit, and whether connections have gone, every 0.1 s; a test
-    suite starting hundreds of servers stops each one as soon as it asks."""
+    suite starting hundreds of servers stops each one as soon as it asks, and learns that one
+    has started (`ready`) without polling for it."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self._exit = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
 
     async def main_loop(self) -> None:
         await self._exit.wait()

@@ -108,6 +108,42 @@ def _routes() -> APIRouter:
     return routes
 
 
+_OWN = APIRouter()
+"""The app's own routes, beside the routers'. At module level, not in `create_app`: FastAPI
+keeps every endpoint it has seen in caches of a few thousand entries, so an endpoint defined
+per app would keep that app, with its database engines, alive after it stops."""
+
+
+@_OWN.get("/docs", include_in_schema=False)
+async def api_docs(request: Request) -> HTMLResponse:
+    return views.templates.TemplateResponse(
+        request, "api_docs.html", {"openapi_url": request.app.openapi_url}
+    )
+
+
+@_OWN.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@_OWN.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+async def readyz(state: StateDep) -> JSONResponse:
+    checks = {"database": await _database_ok(state.db), "broker": await state.broker.ping()}
+    ready = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@functools.cache
+def _own_routes() -> APIRouter:
+    """`_OWN`, included once a process (as `_routes`)."""
+    routes = APIRouter()
+    routes.include_router(_OWN)
+    return routes
+
+
 def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer] = ()) -> FastAPI:
     """The app for `settings`; `consumers` run beside the built-in ones (`CONSUMERS`)."""
     settings = settings or Settings()
@@ -160,7 +196,7 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
                 db, consumer, hub.watch(), catch_up_interval=settings.catch_up_interval
             )
             spawn(runner.run(), f"consumer-{consumer.name}")
-        _start_webhooks(settings, db, hub, spawn)
+        _start_webhooks(state, spawn)
         try:
             yield
         finally:
@@ -193,29 +229,13 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     for connection_error in CONNECTION_ERRORS:
         app.add_exception_handler(connection_error, database_unavailable)
 
-    @app.get("/docs", include_in_schema=False)
-    async def api_docs(request: Request) -> HTMLResponse:
-        return views.templates.TemplateResponse(
-            request, "api_docs.html", {"openapi_url": app.openapi_url}
-        )
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
-    async def readyz(state: StateDep) -> JSONResponse:
-        checks = {"database": await _database_ok(state.db), "broker": await state.broker.ping()}
-        ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+    app.router.routes.extend(_own_routes().routes)
 
     # The 405 table, from the routes as declared (the routers' own and the app's): walking the
     # app's included routes instead would make FastAPI prepare them all before any request.
     declared: list[BaseRoute] = [route for route in app.routes if isinstance(route, APIRoute)]
     declared += [route for router, _, _ in _ROUTERS for route in router.routes]
+    declared += _OWN.routes
     app.add_middleware(DocumentedMethodsMiddleware, methods=PathMethods.from_routes(declared))
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
@@ -229,13 +249,11 @@ WEBHOOK_SETTLE_SECONDS = 0.1
 
 
 def _start_webhooks(
-    settings: Settings,
-    db: Database,
-    hub: Hub,
-    spawn: Callable[[Coroutine[Any, Any, None], str], None],
+    state: AppState, spawn: Callable[[Coroutine[Any, Any, None], str], None]
 ) -> None:
     """Dispatch talks to the outside world, so one instance does it: the holder of the lease
     runs both the consumer that queues deliveries and the sender that makes them."""
+    settings, db, hub = state.settings, state.db, state.hub
     dispatch = WebhookDispatch()
     runner = ConsumerRunner(
         db,
@@ -250,6 +268,7 @@ def _start_webhooks(
         db,
         leading=lambda: runner.leading,
         schedule=parse_schedule(settings.webhook_retry_schedule),
+        queued_here=state.deliveries_queued,
         timeout=settings.webhook_timeout,
         allow_private=settings.webhook_allow_private,
         concurrency=settings.webhook_concurrency,

@@ -5,6 +5,7 @@ Free of FastAPI: the simulator, the consumers and the command line use it as the
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ class AppState:
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     """Names this process to stream clients (`X-Goofs-Instance`), so one can tell which of
     several workers or instances serves it; random, so it tells nothing about the host."""
+    deliveries_queued: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when webhook deliveries are queued here (by events, a test ping, a redelivery): the
+    sender, if this instance runs it, starts on them without waiting for its next poll."""
     writes: WritePath = field(init=False)
     """Every change goes through `writes.apply(service_function, ...)`."""
     auth: Authenticator = field(init=False)

@@ -101,6 +101,7 @@ async def rotate_secret(
 async def test_webhook(webhook_id: WebhookId, state: StateDep, admin: Admin) -> DeliveryRead:
     """Queue a `webhook.test` ping; its delivery shows in the log like any other."""
     change = await state.writes.apply(service.send_test, webhook_id, actor=admin.name)
+    state.deliveries_queued.set()
     return change.delivery
 
 
@@ -130,4 +131,5 @@ async def redeliver(
 ) -> DeliveryRead:
     """Send it again now, with the same `webhook-id` and a fresh retry schedule."""
     change = await state.writes.apply(service.redeliver, webhook_id, delivery_id, actor=admin.name)
+    state.deliveries_queued.set()
     return change.delivery

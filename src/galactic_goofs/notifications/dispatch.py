@@ -244,6 +244,7 @@ class Sender:
         *,
         leading: Any,
         schedule: Sequence[float],
+        queued_here: asyncio.Event | None = None,
         timeout: float,
         allow_private: bool,
         concurrency: int = 64,
@@ -253,6 +254,9 @@ class Sender:
     ) -> None:
         self.db = db
         self.leading = leading
+        self.queued_here = queued_here
+        """Set by this instance's API when it queues deliveries itself (a test ping, a
+        redelivery): read at once, not at the next poll."""
         self.wake = asyncio.Event()
         """Set when there may be something to send: new deliveries, a free slot."""
         self.schedule = list(schedule)
@@ -285,9 +289,14 @@ class Sender:
         would look over every open connection at each request: at hundreds of deliveries a
         second that scan cost more than the POSTs themselves."""
         self._clients_swept_at = time.monotonic()
+        self._retry_recorded = False
+        """A retry was scheduled since the last sleep: the next may be due before a poll."""
 
     async def run(self) -> None:
         recorder = asyncio.create_task(self._record_continually())
+        helpers = [recorder]
+        if self.queued_here is not None:
+            helpers.append(asyncio.create_task(self._hear_of_queued(self.queued_here)))
         try:
             while True:
                 try:
@@ -299,9 +308,9 @@ class Sender:
                     log.warning("webhook sender: %s", error)
                 await self._sleep()
         finally:
-            for task in (*self._tasks, recorder):
+            for task in (*self._tasks, *helpers):
                 task.cancel()
-            await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
+            await asyncio.gather(*self._tasks, *helpers, return_exceptions=True)
             for client, _ in self._clients.values():
                 await client.close()
 
@@ -329,13 +338,36 @@ class Sender:
         self._news = True
         self.wake.set()
 
+    async def _hear_of_queued(self, queued: asyncio.Event) -> None:
+        while True:
+            await queued.wait()
+            queued.clear()
+            self.queued()
+
     async def _sleep(self) -> None:
+        """Until woken, the next poll, or the retry just scheduled falls due if that is
+        sooner: a schedule's waits (Retry-After, or steps shorter than a poll) are kept to."""
+        timeout = self.poll_interval
+        if self._retry_recorded:
+            self._retry_recorded = False
+            timeout = min(timeout, await self._until_next_due())
         try:
-            async with asyncio.timeout(self.poll_interval):
+            async with asyncio.timeout(timeout):
                 await self.wake.wait()
         except TimeoutError:
             self._news = True  # retries come due, redeliveries and test pings are queued
         self.wake.clear()
+
+    async def _until_next_due(self) -> float:
+        try:
+            async with self.db.reading() as session:
+                due_at = await service.next_due_at(session)
+        except Exception as error:
+            log.warning("webhook sender: %s", error)
+            return self.poll_interval
+        if due_at is None:
+            return self.poll_interval
+        return max(0.0, (due_at - utcnow()).total_seconds())
 
     async def _start_due(self) -> None:
         if len(self._in_flight) >= self.concurrency:
@@ -416,6 +448,8 @@ class Sender:
             results = {}
             self._news = True
         else:
+            if "retry" in results.values():
+                self._retry_recorded = True
             for delivery, outcome in done:
                 result = results.get(delivery.id, "gone")
                 if result != "delivered":

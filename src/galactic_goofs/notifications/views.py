@@ -76,6 +76,7 @@ async def test(
 ) -> HTMLResponse:
     async def change() -> str:
         await state.writes.apply(service.send_test, webhook_id, actor=admin.name)
+        state.deliveries_queued.set()
         return "Test ping queued: it shows in the delivery log in a moment."
 
     return await _after(request, state, admin, change, selected=webhook_id)
@@ -112,6 +113,7 @@ async def redeliver(
 ) -> HTMLResponse:
     async def change() -> str:
         await state.writes.apply(service.redeliver, webhook_id, delivery_id, actor=admin.name)
+        state.deliveries_queued.set()
         return f"Delivery {delivery_id} queued again."
 
     return await _after(request, state, admin, change, selected=webhook_id)
