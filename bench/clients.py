@@ -21,6 +21,7 @@ import resource
 import socket
 import time
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -262,6 +263,9 @@ class Worker:
         gaps: list[tuple[float, float]] = []
         received = bytes_total = reconnects = clients = 0
         resumed_lost = resumed_duplicated = 0
+        missing: Counter[int] = Counter()
+        """Which seqs the clients that lost something did not get, and how many of them."""
+        wanted = np.arange(first + 1, first + expected + 1, dtype=np.int64)
         for reader in self.readers:
             seqs = np.frombuffer(reader.seqs, dtype=np.int64)
             times = np.frombuffer(reader.times, dtype=np.float64)
@@ -277,6 +281,8 @@ class Worker:
             clients += 1
             lost += client_lost
             clients_with_loss += client_lost > 0
+            if client_lost:
+                missing.update(int(seq) for seq in np.setdiff1d(wanted, unique))
             duplicated += len(seqs) - len(unique)
             out_of_order += int(np.count_nonzero(np.diff(seqs) < 0))
             received += len(seqs)
@@ -291,6 +297,7 @@ class Worker:
         return {
             "clients": clients,
             "lost": lost,
+            "missing": dict(missing.most_common(20)),
             "duplicated": duplicated,
             "out_of_order": out_of_order,
             "clients_with_loss": clients_with_loss,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -205,6 +206,9 @@ class Harness:
             "api_ms": percentiles_ms(driven.latencies),
             "delivery_ms": percentiles_ms(latencies.astype(np.float64)),
             "lost": sum(r["lost"] for r in replies),
+            "missing": dict(
+                sum((Counter(r["missing"]) for r in replies), Counter[int]()).most_common(20)
+            ),
             "duplicated": sum(r["duplicated"] for r in replies),
             "out_of_order": sum(r["out_of_order"] for r in replies),
             "clients_with_loss": sum(r["clients_with_loss"] for r in replies),
