@@ -54,8 +54,10 @@ PER_ENDPOINT = 4
 MAX_RETRY_AFTER = 24 * 3600.0
 """A receiver may ask us to wait, but not to hold a delivery longer than a day per attempt."""
 ERROR_LENGTH = 300
-RECORD_GATHER = 0.02
-"""Seconds the recorder waits, once an attempt finished, for others to record with it."""
+RECORD_GATHER = 0.1
+"""Seconds the recorder waits, once an attempt finished, for others to record with it. A
+delivery's slot is free meanwhile, so this costs no throughput; it makes one transaction of
+twenty deliveries at 200 a second where 20 ms made one of four."""
 PRUNE_INTERVAL = 600.0
 CLIENT_IDLE = 60.0
 """Seconds an endpoint's connections are kept after its last delivery."""
@@ -427,8 +429,7 @@ class Sender:
         hundreds of deliveries a second, a commit each would cost more than the POSTs."""
         while True:
             await self._anything_done.wait()
-            # A moment for the attempts finishing alongside: at hundreds a second, twenty
-            # milliseconds make one transaction of several.
+            # A moment for the attempts finishing alongside (see RECORD_GATHER).
             await asyncio.sleep(RECORD_GATHER)
             self._anything_done.clear()
             done, self._done = self._done, []
