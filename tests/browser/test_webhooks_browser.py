@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
+from sqlalchemy import select
 
 from galactic_goofs.auth import service as auth
 from galactic_goofs.auth.policy import Role
+from galactic_goofs.notifications.models import Delivery, DeliveryStatus
 from tests.browser.accessibility import assert_accessible
 from tests.support import running_app, test_settings, wait_until
 from tests.webhook_receiver import receiver
@@ -51,6 +53,13 @@ async def test_an_admin_adds_a_webhook_pings_it_and_reads_the_log_from_the_keybo
             await expect(page.get_by_role("status")).to_contain_text("Test ping queued")
             await wait_until(lambda: len(hook.received) == 1, message="the ping")
 
+            async def recorded() -> bool:
+                # The receiver has it before the sender writes the attempt down.
+                async with goofs.state.db.reading() as session:
+                    status = await session.scalar(select(Delivery.status))
+                return status == DeliveryStatus.DELIVERED
+
+            await wait_until(recorded, message="the ping recorded as delivered")
             await page.goto(f"{goofs.url}/admin/webhooks")
             log = page.locator("table.deliveries")
             await expect(log.get_by_text("webhook.test")).to_be_visible()
