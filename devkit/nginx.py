@@ -9,14 +9,11 @@ import os
 import resource
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import httpx
-
 from devkit.ports import free_port
-from devkit.processes import stop
+from devkit.processes import stop, wait_for_http
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
@@ -90,19 +87,7 @@ http {{
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_http(f"{url}/healthz", process, log)
+        wait_for_http(f"{url}/healthz", process, log=log)
         yield url
     finally:
         stop(process)
-
-
-def _wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"nginx exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer within 30 s:\n{log.read_text()}")

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from devkit.processes import stop
+from devkit.processes import stop, wait_for_http
 from galactic_goofs import cli
 from galactic_goofs.app import create_app
 from galactic_goofs.auth import service as auth
@@ -260,16 +260,3 @@ def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
     created = run_goofs(["token", "create", "--user", name], env, cwd)
     created.check_returncode()
     return created.stdout.split()[-1]
-
-
-def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else "(see its log)"
-            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
