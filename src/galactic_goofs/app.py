@@ -254,7 +254,7 @@ def _start_webhooks(
     """Dispatch talks to the outside world, so one instance does it: the holder of the lease
     runs both the consumer that queues deliveries and the sender that makes them."""
     settings, db, hub = state.settings, state.db, state.hub
-    dispatch = WebhookDispatch()
+    dispatch = WebhookDispatch(on_queued=state.deliveries_queued.set)
     runner = ConsumerRunner(
         db,
         dispatch,
@@ -274,7 +274,6 @@ def _start_webhooks(
         concurrency=settings.webhook_concurrency,
         log_days=settings.webhook_log_days,
     )
-    dispatch.on_queued = sender.queued
     spawn(runner.run(), f"consumer-{dispatch.name}")
     spawn(sender.run(), "webhook-sender")
 

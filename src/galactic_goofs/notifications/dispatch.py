@@ -59,9 +59,9 @@ RECORD_GATHER = 0.1
 delivery's slot is free meanwhile, so this costs no throughput; it makes one transaction of
 twenty deliveries at 200 a second where 20 ms made one of four."""
 PRUNE_INTERVAL = 600.0
+"""Seconds between looks for deliveries old enough to leave the log."""
 CLIENT_IDLE = 60.0
 """Seconds an endpoint's connections are kept after its last delivery."""
-"""Seconds between looks for deliveries old enough to leave the log."""
 NEWS_OF_SUPPRESSION = frozenset(
     {EventType.SHELVED, EventType.MAINTENANCE_STARTED, EventType.MAINTENANCE_ENDED}
 )
@@ -257,8 +257,8 @@ class Sender:
         self.db = db
         self.leading = leading
         self.queued_here = queued_here
-        """Set by this instance's API when it queues deliveries itself (a test ping, a
-        redelivery): read at once, not at the next poll."""
+        """Set when deliveries are queued on this instance (by the dispatching consumer, a
+        test ping, a redelivery): read at once, not at the next poll."""
         self.wake = asyncio.Event()
         """Set when there may be something to send: new deliveries, a free slot."""
         self.schedule = list(schedule)
