@@ -88,6 +88,34 @@ async def test_a_slow_format_never_holds_up_the_json_clients(hub: Hub, db: Datab
     assert seqs(slow.take()) == [1, 2, 3]
 
 
+async def test_a_client_joining_while_a_format_runs_behind_gets_each_event_once(
+    hub: Hub, db: Database
+) -> None:
+    """It replays up to the hub's seq; the frames the format's task hands over late for those
+    seqs are dropped by its cursor, and what comes after arrives live: no gap, no duplicate."""
+    release = asyncio.Event()
+
+    async def slow_encoder(event: EventRead) -> bytes:
+        await release.wait()
+        return await encode_json(event)
+
+    hub.add_format("slow", slow_encoder)
+    early, _ = hub.subscribe("slow", None)
+    events = await commit_changes(db, 3)
+    for event in events[:2]:
+        await hub.deliver(event)
+
+    joined, upto = hub.subscribe("slow", 0)  # behind the task: 1 and 2 not encoded yet
+    release.set()
+    replayed = [seqs(frame) async for frame in hub.replay("slow", 0, upto)]
+    await hub.deliver(events[2])
+    await wait_until(lambda: joined.queued == 1 and early.queued == 3, message="the frames")
+
+    assert (upto, replayed) == (2, [[1], [2]])
+    assert seqs(joined.take()) == [3]
+    assert seqs(early.take()) == [1, 2, 3]
+
+
 async def test_an_event_a_format_cannot_encode_closes_its_clients(hub: Hub, db: Database) -> None:
     """They reconnect and replay it from the log; they never silently go without it."""
 
