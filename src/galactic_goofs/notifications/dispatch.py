@@ -32,7 +32,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from galactic_goofs.db import Database, utcnow
+from galactic_goofs.db import Base, Database, utcnow
 from galactic_goofs.events.schemas import EventRead, EventType
 from galactic_goofs.fleet.faults import Severity
 from galactic_goofs.notifications import service, ssrf
@@ -122,7 +122,8 @@ def _severity(event: EventRead) -> Severity | None:
     return None
 
 
-def matches(endpoint: WebhookEndpoint, event: EventRead) -> bool:
+def matches(endpoint: Any, event: EventRead) -> bool:
+    """Whether `endpoint` (its `events` and `min_severity`) wants `event`."""
     if "*" not in endpoint.events and str(event.type) not in endpoint.events:
         return False
     if endpoint.min_severity and event.type == EventType.MALFUNCTIONED:
@@ -130,6 +131,13 @@ def matches(endpoint: WebhookEndpoint, event: EventRead) -> bool:
         if severity is not None:
             return SEVERITY_ORDER[severity] >= SEVERITY_ORDER[Severity(endpoint.min_severity)]
     return True
+
+
+_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.min_severity).where(
+    WebhookEndpoint.enabled
+)
+"""What matching an event needs of each endpoint; built once, as it runs for every batch."""
+_QUEUE = insert(Base.metadata.tables[Delivery.__tablename__])
 
 
 class WebhookDispatch:
@@ -154,7 +162,8 @@ class WebhookDispatch:
 
     def handle(self, session: Session, events: Sequence[EventRead]) -> None:
         self._queued = False
-        endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)))
+        connection = session.connection()
+        endpoints = list(connection.execute(_ENABLED))
         if not endpoints:
             return
         now = utcnow()
@@ -182,7 +191,7 @@ class WebhookDispatch:
                 )
         if rows:
             # One multi-row statement: ten endpoints make ten rows per event.
-            session.execute(insert(Delivery), rows)
+            connection.execute(_QUEUE, rows)
             self._queued = True
 
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from galactic_goofs.auth.models import AuditEntry
-from galactic_goofs.db import utcnow
+from galactic_goofs.db import Base, utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events.schemas import EventRead
 from galactic_goofs.notifications.models import (
@@ -333,6 +333,53 @@ def record_attempt(
     return record_attempts(session, [(delivery_id, outcome)], schedule).get(delivery_id, "gone")
 
 
+_DELIVERIES = Base.metadata.tables[Delivery.__tablename__]
+_ENDPOINTS = Base.metadata.tables[WebhookEndpoint.__tablename__]
+_SETTLE_COLUMNS = (
+    "attempts",
+    "delivered_at",
+    "status",
+    "next_attempt_at",
+    "last_attempt_at",
+    "last_status_code",
+    "last_latency_ms",
+    "last_error",
+)
+"""A delivery's columns `_settle` writes (the first two it reads as well)."""
+_HEALTH = ("failures_in_a_row", "last_success_at", "enabled", "disabled_reason")
+"""An endpoint's columns an attempt reads and writes."""
+# The sender's bookkeeping, built once: it runs for every handful of deliveries sent, where
+# building statements and the ORM's bulk layer cost more than the database itself.
+_PENDING_OF = (
+    select(
+        _DELIVERIES.c.id,
+        _DELIVERIES.c.endpoint_id,
+        *(_DELIVERIES.c[n] for n in _SETTLE_COLUMNS[:2]),
+    )
+    .where(
+        _DELIVERIES.c.id.in_(bindparam("ids", expanding=True)),
+        _DELIVERIES.c.status == DeliveryStatus.PENDING,
+    )
+    .with_for_update()
+)
+_HEALTH_OF = (
+    select(_ENDPOINTS.c.id, *(_ENDPOINTS.c[name] for name in _HEALTH))
+    .where(_ENDPOINTS.c.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_SETTLE = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("key"))
+    .values({name: bindparam(name) for name in _SETTLE_COLUMNS})
+)
+_SET_HEALTH = (
+    update(_ENDPOINTS)
+    .where(_ENDPOINTS.c.id == bindparam("key"))
+    .values({name: bindparam(name) for name in _HEALTH})
+)
+_LOG_ATTEMPT = insert(Base.metadata.tables[DeliveryAttempt.__tablename__])
+
+
 def record_attempts(
     session: Session, outcomes: Sequence[tuple[int, Outcome]], schedule: Sequence[float]
 ) -> dict[int, str]:
@@ -342,27 +389,13 @@ def record_attempts(
     the sender's bookkeeping costs a commit per handful of deliveries, not one each. Returns
     each delivery's outcome; one no longer pending (removed, or settled by a sender that lost
     its lease meanwhile) is left out."""
+    connection = session.connection()
     ids = [delivery_id for delivery_id, _ in outcomes]
-    deliveries = {
-        row.id: row._asdict()
-        for row in session.execute(
-            select(Delivery.id, Delivery.endpoint_id, Delivery.attempts, Delivery.delivered_at)
-            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
-            .with_for_update()
-        )
-    }
+    deliveries = {row.id: row._asdict() for row in connection.execute(_PENDING_OF, {"ids": ids})}
     endpoints = {
         row.id: row._asdict()
-        for row in session.execute(
-            select(
-                WebhookEndpoint.id,
-                WebhookEndpoint.failures_in_a_row,
-                WebhookEndpoint.last_success_at,
-                WebhookEndpoint.enabled,
-                WebhookEndpoint.disabled_reason,
-            )
-            .where(WebhookEndpoint.id.in_({d["endpoint_id"] for d in deliveries.values()}))
-            .with_for_update()
+        for row in connection.execute(
+            _HEALTH_OF, {"ids": list({d["endpoint_id"] for d in deliveries.values()})}
         )
     }
     now = utcnow()
@@ -386,14 +419,17 @@ def record_attempts(
         )
     if not attempts:
         return results
-    settled = [deliveries[delivery_id] for delivery_id in results]
-    for delivery in settled:
-        del delivery["endpoint_id"]
-    session.execute(update(Delivery), settled)
-    session.execute(update(WebhookEndpoint), list(endpoints.values()))
-    session.execute(insert(DeliveryAttempt), attempts)
+    connection.execute(_SETTLE, [_values(deliveries[id], _SETTLE_COLUMNS) for id in results])
+    connection.execute(_SET_HEALTH, [_values(e, _HEALTH) for e in endpoints.values()])
+    connection.execute(_LOG_ATTEMPT, attempts)
     _count(session, Counter(results.values()))
     return results
+
+
+def _values(row: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """A row's `names` and its id as `key`, the parameters of `_SETTLE` and `_SET_HEALTH` (a
+    column's own name would be set as well)."""
+    return {name: row[name] for name in names} | {"key": row["id"]}
 
 
 def _settle(
@@ -435,14 +471,20 @@ def _settle(
     return "retry"
 
 
+def _tally(insert: Any) -> Any:
+    statement = insert(DeliveryTally)
+    return statement.on_conflict_do_update(
+        index_elements=[DeliveryTally.outcome],
+        set_={"count": DeliveryTally.count + statement.excluded.count},
+    )
+
+
+_TALLY = {"postgresql": _tally(postgresql.insert), "sqlite": _tally(sqlite.insert)}
+
+
 def _count(session: Session, counts: Counter[str]) -> None:
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DeliveryTally)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[DeliveryTally.outcome],
-            set_={"count": DeliveryTally.count + statement.excluded.count},
-        ),
+    session.connection().execute(
+        _TALLY[session.get_bind().dialect.name],
         [{"outcome": outcome, "count": count} for outcome, count in sorted(counts.items())],
     )
 
