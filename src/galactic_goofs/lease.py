@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, or_, select, update
+from sqlalchemy import String, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -37,11 +37,15 @@ def acquire(session: Session, name: str, holder: str, ttl: float) -> bool:
     return is_held(session, name, holder)
 
 
+_EXPIRES = select(Lease.expires_at).where(
+    Lease.name == bindparam("name"), Lease.holder == bindparam("holder")
+)
+"""Built once: a leased consumer checks at every batch."""
+
+
 def is_held(session: Session, name: str, holder: str) -> bool:
     """Whether `holder` has the lease now, read inside the caller's transaction (a fence)."""
-    expires_at = session.scalar(
-        select(Lease.expires_at).where(Lease.name == name, Lease.holder == holder)
-    )
+    expires_at = session.connection().scalar(_EXPIRES, {"name": name, "holder": holder})
     return expires_at is not None and expires_at > utcnow()
 
 

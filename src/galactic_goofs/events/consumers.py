@@ -26,12 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from galactic_goofs import lease
-from galactic_goofs.db import Database, utcnow
+from galactic_goofs.db import Base, Database, utcnow
 from galactic_goofs.events.models import ConsumerCursor, Event, EventLogHead
 from galactic_goofs.events.schemas import EventRead
 from galactic_goofs.instance import instance_id
@@ -132,13 +133,12 @@ class ConsumerRunner:
         return handled
 
     def _handle_batch(self, session: Session) -> int:
-        cursor = _locked_cursor(session, self.consumer)
+        connection = session.connection()
+        cursor = _locked_cursor(connection, self.consumer)
         if self.lease_ttl is not None and not lease.is_held(session, self.lease_name, self.holder):
             self.leading = False
             return 0
-        rows = session.scalars(
-            select(Event).where(Event.seq > cursor).order_by(Event.seq).limit(self.batch_size)
-        ).all()
+        rows = connection.execute(_EVENTS_AFTER, {"after": cursor, "limit": self.batch_size}).all()
         if not rows:
             return 0
         if rows[0].seq != cursor + 1:
@@ -149,10 +149,9 @@ class ConsumerRunner:
                 rows[0].seq - 1,
             )
         self.consumer.handle(session, [EventRead.model_validate(row) for row in rows])
-        session.execute(
-            update(ConsumerCursor)
-            .where(ConsumerCursor.name == self.consumer.name)
-            .values(last_seq=rows[-1].seq, updated_at=utcnow())
+        connection.execute(
+            _MOVE_CURSOR,
+            {"key": self.consumer.name, "last_seq": rows[-1].seq, "updated_at": utcnow()},
         )
         return len(rows)
 
@@ -189,22 +188,39 @@ class ConsumerRunner:
             log.warning("could not release the lease of consumer %s: %s", self.name, error)
 
 
-def _locked_cursor(session: Session, consumer: Consumer) -> int:
+# A batch's statements, built once: a consumer runs one batch per handful of events.
+_CURSORS = Base.metadata.tables[ConsumerCursor.__tablename__]
+_EVENTS = Base.metadata.tables[Event.__tablename__]
+_CURSOR = select(_CURSORS.c.last_seq).where(_CURSORS.c.name == bindparam("name")).with_for_update()
+_HEAD = select(EventLogHead.last_seq).where(EventLogHead.id == 1)
+_NEW_CURSOR = {
+    "postgresql": postgresql.insert(_CURSORS).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(_CURSORS).on_conflict_do_nothing(),
+}
+_EVENTS_AFTER = (
+    select(*_EVENTS.c)
+    .where(_EVENTS.c.seq > bindparam("after"))
+    .order_by(_EVENTS.c.seq)
+    .limit(bindparam("limit"))
+)
+_MOVE_CURSOR = (
+    update(_CURSORS)
+    .where(_CURSORS.c.name == bindparam("key"))
+    .values(last_seq=bindparam("last_seq"), updated_at=bindparam("updated_at"))
+)
+
+
+def _locked_cursor(connection: Connection, consumer: Consumer) -> int:
     """The consumer's cursor, locked until this transaction ends; made if it is new."""
-    if consumer.start == "now":
-        first = session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1)) or 0
-    else:
-        first = 0
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ConsumerCursor)
-        .values(name=consumer.name, last_seq=first, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=[ConsumerCursor.name])
+    cursor = connection.scalar(_CURSOR, {"name": consumer.name})
+    if cursor is not None:
+        return int(cursor)
+    first = (connection.scalar(_HEAD) or 0) if consumer.start == "now" else 0
+    connection.execute(
+        _NEW_CURSOR[connection.dialect.name],
+        {"name": consumer.name, "last_seq": first, "updated_at": utcnow()},
     )
-    cursor = session.scalar(
-        select(ConsumerCursor.last_seq)
-        .where(ConsumerCursor.name == consumer.name)
-        .with_for_update()
-    )
+    # Another instance may have made it meanwhile; either way it is there now, to lock.
+    cursor = connection.scalar(_CURSOR, {"name": consumer.name})
     assert cursor is not None
-    return cursor
+    return int(cursor)
