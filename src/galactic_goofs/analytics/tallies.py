@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from galactic_goofs.analytics.models import EventTally
+from galactic_goofs.db import Base
 from galactic_goofs.events.schemas import EventRead
 
 
@@ -29,17 +30,22 @@ class EventTallies:
 
     def handle(self, session: Session, events: Sequence[EventRead]) -> None:
         counts = Counter((event.occurred_at.date(), str(event.type)) for event in events)
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
-        statement = insert(EventTally)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[EventTally.day, EventTally.type],
-                set_={"count": EventTally.count + statement.excluded.count},
-            ),
+        session.connection().execute(
+            _ADD[session.get_bind().dialect.name],
             [{"day": day, "type": type, "count": count} for (day, type), count in counts.items()],
         )
+
+
+def _add(insert: Any) -> Any:
+    statement = insert(Base.metadata.tables[EventTally.__tablename__])
+    return statement.on_conflict_do_update(
+        index_elements=[statement.table.c.day, statement.table.c.type],
+        set_={"count": statement.table.c.count + statement.excluded.count},
+    )
+
+
+_ADD = {"postgresql": _add(postgresql.insert), "sqlite": _add(sqlite.insert)}
+"""Built once (a batch is a handful of events), and run as Core, not the ORM's bulk insert."""
 
 
 async def totals(session: AsyncSession) -> dict[str, int]:
