@@ -410,13 +410,12 @@ class Sender:
         waiting = Counter(delivery.endpoint_id for delivery in self._backlog.values())
         waiting.update(self._per_endpoint)
         limit = self.concurrency * 4
-        async with self.db.reading() as session:
-            due = await service.due(
-                session,
-                limit=limit,
-                skip_endpoints={e for e, count in waiting.items() if count >= 2 * PER_ENDPOINT},
-                skip=self._in_flight.keys() | self._recording | self._backlog.keys(),
-            )
+        due = await self.db.read_in_place(
+            service.due,
+            limit=limit,
+            skip_endpoints={e for e, count in waiting.items() if count >= 2 * PER_ENDPOINT},
+            skip=self._in_flight.keys() | self._recording | self._backlog.keys(),
+        )
         self._backlog.update((delivery.id, delivery) for delivery in due)
         self._news = len(due) == limit  # more where these came from
 

@@ -12,7 +12,7 @@ import json
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -531,37 +531,43 @@ class Due:
     secrets: list[str]
 
 
-async def due(
-    session: AsyncSession, *, limit: int, skip_endpoints: set[uuid.UUID], skip: set[int]
-) -> list[Due]:
-    """Pending deliveries whose time has come, oldest due first, on enabled endpoints."""
-    now = utcnow()
-    query = (
-        # Columns, not entities: this runs for every few deliveries sent.
-        select(
-            Delivery.id,
-            Delivery.webhook_id,
-            Delivery.body,
-            WebhookEndpoint.id.label("endpoint_id"),
-            WebhookEndpoint.url,
-            WebhookEndpoint.format,
-            WebhookEndpoint.secret,
-            WebhookEndpoint.previous_secret,
-            WebhookEndpoint.previous_secret_expires_at,
-        )
-        .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
-        .where(
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.next_attempt_at <= now,
-            WebhookEndpoint.enabled.is_(True),
-        )
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
+_DUE = (
+    # Columns, not entities, and built once: this runs for every few deliveries sent.
+    select(
+        Delivery.id,
+        Delivery.webhook_id,
+        Delivery.body,
+        WebhookEndpoint.id.label("endpoint_id"),
+        WebhookEndpoint.url,
+        WebhookEndpoint.format,
+        WebhookEndpoint.secret,
+        WebhookEndpoint.previous_secret,
+        WebhookEndpoint.previous_secret_expires_at,
     )
-    if skip_endpoints:
-        query = query.where(Delivery.endpoint_id.not_in(skip_endpoints))
-    if skip:
-        query = query.where(Delivery.id.not_in(skip))
+    .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
+    .where(
+        Delivery.status == DeliveryStatus.PENDING,
+        Delivery.next_attempt_at <= bindparam("now"),
+        WebhookEndpoint.enabled.is_(True),
+        Delivery.endpoint_id.not_in(bindparam("skip_endpoints", expanding=True)),
+        Delivery.id.not_in(bindparam("skip", expanding=True)),
+    )
+    .order_by(Delivery.next_attempt_at, Delivery.id)
+    .limit(bindparam("limit"))
+)
+
+
+def due(
+    session: Session, *, limit: int, skip_endpoints: Collection[uuid.UUID], skip: Collection[int]
+) -> list[Due]:
+    """Pending deliveries whose time has come, oldest due first, on enabled endpoints.
+
+    A function of a write session: see `Database.read_in_place`."""
+    now = utcnow()
+    rows = session.connection().execute(
+        _DUE,
+        {"now": now, "limit": limit, "skip_endpoints": list(skip_endpoints), "skip": list(skip)},
+    )
     return [
         Due(
             id=row.id,
@@ -572,7 +578,7 @@ async def due(
             format=row.format,
             secrets=signing_secrets(row, now),
         )
-        for row in await session.execute(query)
+        for row in rows
     ]
 
 
