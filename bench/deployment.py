@@ -62,8 +62,7 @@ P99_GOAL = 0.100
 WINDOW = 0.5
 """Seconds of events per p99 in the recovery timeline."""
 SWEEP_CLIENTS = (100, 300, 1000, 2000)
-"""Stream clients in the sweep (before `scale`); 2,000 streams are 4,000 of nginx's 4,096
-connections."""
+"""Stream clients in the sweep (before `scale`)."""
 SWEEP_INSTANCES = (1, INSTANCES)
 SWEEP_RATE = 20
 SWEEP_SECONDS = 10
@@ -184,8 +183,9 @@ class Services:
                     self.nginx,
                     [f"{instance.host}:{instance.port}" for instance in started],
                     where,
-                    # Two per stream, for 1,000 streams and the driver's pool, with room.
-                    connections=4 * 1024,
+                    # Two per stream, for the sweep's 2,000 streams and the driver's pool,
+                    # with room.
+                    connections=8 * 1024,
                     cores=harness.cores.clients,
                 )
             )
