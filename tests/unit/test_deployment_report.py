@@ -3,13 +3,20 @@ and the plot of delivery latency against stream clients, one line per instance c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.image
+import numpy as np
 import pytest
 
 from bench import report
+
+if TYPE_CHECKING:
+    # Imported by the tests that draw, not at collection: pyplot alone takes over a second,
+    # in every process of the fast layer.
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
 MACHINE = {"cpu": "test", "cores": "0/1", "python": "3", "kernel": "6"}
 
@@ -102,10 +109,20 @@ def test_a_report_without_a_sweep_has_no_sweep_table(results: dict[str, Any]) ->
     assert "sweep via nginx" not in report.markdown(results)
 
 
-def test_the_plot_has_a_p99_line_per_instance_count_and_the_target(
-    results: dict[str, Any],
-) -> None:
+@pytest.fixture
+def figure(results: dict[str, Any]) -> Iterator[Figure]:
+    import matplotlib.pyplot as plt
+
     figure = report.deployment_figure(results)
+    yield figure
+    plt.close(figure)
+
+
+def points(line: Line2D) -> list[float]:
+    return [float(y) for y in np.asarray(line.get_ydata())]
+
+
+def test_the_plot_has_a_p99_line_per_instance_count_and_the_target(figure: Figure) -> None:
     latency, cpu = figure.axes
 
     lines = {line.get_label(): line for line in latency.get_lines()}
@@ -116,16 +133,17 @@ def test_the_plot_has_a_p99_line_per_instance_count_and_the_target(
         "2 instances p50",
         "target: p99 100 ms",
     }
-    assert list(lines["1 instance p99"].get_xdata()) == [100, 1000, 2000]
-    assert list(lines["1 instance p99"].get_ydata()) == [8.0, 40.0, 140.0]
-    assert list(lines["2 instances p99"].get_ydata()) == [9.0, 35.0, 90.0]
-    assert list(lines["target: p99 100 ms"].get_ydata()) == [100.0, 100.0]
+    assert np.asarray(lines["1 instance p99"].get_xdata()).tolist() == [100, 1000, 2000]
+    assert points(lines["1 instance p99"]) == [8.0, 40.0, 140.0]
+    assert points(lines["2 instances p99"]) == [9.0, 35.0, 90.0]
+    assert points(lines["target: p99 100 ms"]) == [100.0, 100.0]
     assert latency.get_xscale() == "log" and latency.get_xlabel() == "stream clients"
     assert latency.get_ylabel() == "delivery latency (ms)"
     assert latency.get_title() == "Delivery latency via nginx at 20 changes/s"
-    assert [text.get_text() for text in latency.get_legend().get_texts()] == list(lines)
+    legend = latency.get_legend()
+    assert legend is not None and [text.get_text() for text in legend.get_texts()] == list(lines)
     assert [tick.get_text() for tick in latency.get_xticklabels()] == ["100", "1,000", "2,000"]
-    shares = {line.get_label(): list(line.get_ydata()) for line in cpu.get_lines()}
+    shares = {line.get_label(): points(line) for line in cpu.get_lines()}
     assert shares == {"1 instance": [5.0, 50.0, 100.0], "2 instances": [5.0, 50.0, 100.0]}
 
 
@@ -133,6 +151,8 @@ def test_the_plot_is_written_as_a_png(results: dict[str, Any], tmp_path: Path) -
     path = tmp_path / "deployment.png"
 
     report.plot_deployment(results, path)
+
+    import matplotlib.image
 
     height, width, _ = matplotlib.image.imread(path).shape
     assert (width, height) == (800, 320), "10 by 4 inches at 80 dpi, as performance.png"
