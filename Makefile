@@ -81,7 +81,8 @@ bench: install assets
 	$(VENV)/bin/python -m bench
 
 # Its deployment part (a few minutes): PostgreSQL (GOOFS_TEST_POSTGRES_URL, as the tests) and a
-# private Redis, two instances behind nginx; writes docs/bench-deployment.*
+# private Redis, two instances behind nginx, then one and two through nginx by number of clients;
+# writes docs/bench-deployment.* and docs/deployment.png (that sweep's plot)
 bench-deployment: install assets nginx redis-server
 	$(VENV)/bin/python -m bench --deployment
 

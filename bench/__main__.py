@@ -140,7 +140,7 @@ def cli() -> None:
         "--deployment",
         action="store_true",
         help="instead of the embedded default: PostgreSQL + Redis + 2 instances behind nginx "
-        "(bench/deployment.py); writes bench-deployment.md and .json",
+        "(bench/deployment.py); writes bench-deployment.md and .json, and deployment.png",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="report directory")
     args = parser.parse_args()
@@ -150,7 +150,9 @@ def cli() -> None:
     name = "bench-deployment" if args.deployment else "bench-results"
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=float))
     (args.out / f"{name}.md").write_text(report.markdown(results))
-    if any(run["target"] == "sweep" for run in results["runs"]):
+    if args.deployment:
+        report.plot_deployment(results, args.out / "deployment.png")
+    elif any(run["target"] == "sweep" for run in results["runs"]):
         report.plot(results, args.out / "performance.png")
     print(report.markdown(results))
 

@@ -9,7 +9,9 @@ clients, the change driver, the metrics and the report are the embedded default'
   shape, for the ratio of the targets), then the two instances through nginx;
 - (b) 1,000 stream clients through nginx, spread over both instances, 20 changes/s;
 - (c) the same with Redis stopped halfway and started again `REDIS_DOWN` seconds later;
-- (d) the same with one instance killed (SIGKILL) halfway: its clients reconnect through nginx.
+- (d) the same with one instance killed (SIGKILL) halfway: its clients reconnect through nginx;
+- a sweep: 100 to 2,000 stream clients at 20 changes/s through nginx, to one instance and to
+  two, for the plot of delivery latency against clients (`report.plot_deployment`).
 
 Both instances share the server core (the machine has two; the harness and nginx have the
 other), so this measures what an instance costs, not how far more cores go. PostgreSQL is the
@@ -59,6 +61,12 @@ P99_GOAL = 0.100
 """The latency target the Redis scenario measures its recovery against (seconds)."""
 WINDOW = 0.5
 """Seconds of events per p99 in the recovery timeline."""
+SWEEP_CLIENTS = (100, 300, 1000, 2000)
+"""Stream clients in the sweep (before `scale`)."""
+SWEEP_INSTANCES = (1, INSTANCES)
+SWEEP_RATE = 20
+SWEEP_SECONDS = 10
+"""Changes per run of the sweep, at most: long enough for a p99 of 200 events."""
 
 
 @dataclass
@@ -175,8 +183,9 @@ class Services:
                     self.nginx,
                     [f"{instance.host}:{instance.port}" for instance in started],
                     where,
-                    # Two per stream, for 1,000 streams and the driver's pool, with room.
-                    connections=4 * 1024,
+                    # Two per stream, for the sweep's 2,000 streams and the driver's pool,
+                    # with room.
+                    connections=8 * 1024,
                     cores=harness.cores.clients,
                 )
             )
@@ -283,6 +292,45 @@ async def stream_scenarios(
     return runs
 
 
+async def sweep(
+    harness: Harness,
+    services: Services,
+    clients: list[int],
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """Delivery latency against stream clients, through nginx to one instance and to two, each
+    run on a fresh database and fresh instances. One instance also goes through nginx, so the
+    two differ only in the instances behind it; the counts alternate between the two, so a
+    spell of a slow machine falls on both alike."""
+    runs = []
+    for count in clients:
+        for instances in SWEEP_INSTANCES:
+            url = await services.database()
+            probe = servers.core_speed_ms(harness.cores.server)
+            name = f"sweep {count:,} clients, {instances} instance{'s' * (instances > 1)}"
+            with services.deployment(harness, url, instances) as front:
+                await subscribed(services.redis.url, front.channel, instances)
+                scenario = Scenario(name, count, SWEEP_RATE, seconds)
+
+                async def act(front: Front = front) -> dict[str, Any]:
+                    return await _count(front, services, seconds)
+
+                scenario.midway = act
+                logging.info("running %s", name)
+                result = await harness.run_on(front, scenario)  # type: ignore[arg-type]
+            result.pop("timeline")
+            result |= {
+                "target": "sweep",
+                "instances": instances,
+                "core_probe_ms": probe,
+                "companions": [],
+                "connections_per_instance": result["midway"]["connections"],
+                "server_cpu_share": result["server_cpu_s"] / result["wall_s"],
+            }
+            runs.append(result)
+    return runs
+
+
 async def _count(front: Front, services: Services, seconds: float) -> dict[str, Any]:
     return {"connections": front.connections()}
 
@@ -367,7 +415,13 @@ def _p99_windows(
     return windows
 
 
-async def run(harness: Harness, *, scale: float, seconds: float | None) -> dict[str, Any]:
+async def run(
+    harness: Harness,
+    *,
+    scale: float,
+    seconds: float | None,
+    sweep_clients: tuple[int, ...] = SWEEP_CLIENTS,
+) -> dict[str, Any]:
     """Everything above, for `python -m bench --deployment`."""
     services = Services(harness.workdir)
     try:
@@ -375,6 +429,8 @@ async def run(harness: Harness, *, scale: float, seconds: float | None) -> dict[
         write = await write_paths(harness, services, seconds=min(seconds or 10, 10), rate=200)
         clients = max(2, int(1000 * scale))
         runs = await stream_scenarios(harness, services, clients, min(seconds or 30, 30))
+        counts = sorted({max(2, int(count * scale)) for count in sweep_clients})
+        runs += await sweep(harness, services, counts, min(seconds or SWEEP_SECONDS, SWEEP_SECONDS))
     finally:
         await services.close()
     return {"deployment_write_path": write, "runs": runs}

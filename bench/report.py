@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import companions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+DELIVERY_P99_TARGET_MS = 100.0
+"""The stream's latency target at 20 changes/s, one instance or several (issue 19)."""
+DEPLOYMENT_MARKERS = {1: "o", 2: "s"}
+"""Marker per instance count in the deployment plot."""
 
 
 def one_line(run: dict[str, Any]) -> str:
@@ -115,6 +123,36 @@ def _deployment(results: dict[str, Any]) -> list[str]:
     lines += ["", "| target | measured | met? |", "|---|---|---|"]
     for target, measured, met in deployment_targets(results):
         lines.append(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
+    if sweep := deployment_sweep(results):
+        lines += ["", *sweep]
+    return lines
+
+
+def deployment_sweep(results: dict[str, Any]) -> list[str]:
+    """The deployment's sweep, by instances then clients: what `plot_deployment` draws."""
+    runs = sorted(
+        (run for run in results["runs"] if run["target"] == "sweep"),
+        key=lambda run: (run["instances"], run["clients"]),
+    )
+    if not runs:
+        return []
+    lines = [
+        "| sweep via nginx | clients | connected | connections per instance "
+        "| delivery p50 / p99 (ms) | lost / dup / out of order | changes/s "
+        "| server CPU (% of one core) | core probe (ms) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        d, instances = run["delivery_ms"], run["instances"]
+        lines.append(
+            f"| {instances} instance{'s' * (instances > 1)} | {run['clients']:,} "
+            f"| {run['connected']:,} "
+            f"| {' + '.join(str(n) for n in run['connections_per_instance'])} "
+            f"| {d['p50']:.1f} / {d['p99']:.1f} "
+            f"| {run['lost']} / {run['duplicated']} / {run['out_of_order']} "
+            f"| {run['changes_per_s']:.1f} | {run['server_cpu_share']:.0%} "
+            f"| {run.get('core_probe_ms', float('nan')):.0f} |"
+        )
     return lines
 
 
@@ -265,6 +303,68 @@ def plot(results: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def plot_deployment(results: dict[str, Any], path: Path) -> None:
+    """The deployment's sweep (`deployment_figure`) as a PNG."""
+    import matplotlib.pyplot as plt
+
+    figure = deployment_figure(results)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def deployment_figure(results: dict[str, Any]) -> Figure:
+    """Delivery latency and server CPU against stream clients in the deployment's sweep, one
+    line per instance count behind nginx."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = [run for run in results["runs"] if run["target"] == "sweep"]
+    rates = sorted({f"{run['rate']:g}" for run in sweep})
+    at = f"{' / '.join(rates)} changes/s"
+    figure, (latency, cpu) = plt.subplots(1, 2, figsize=(10, 4), dpi=80)
+    for index, instances in enumerate(sorted({run["instances"] for run in sweep})):
+        runs = sorted((r for r in sweep if r["instances"] == instances), key=lambda r: r["clients"])
+        counts = [r["clients"] for r in runs]
+        # One colour and marker per instance count; p50 the same, faint and dotted.
+        style = {"color": f"C{index}", "marker": DEPLOYMENT_MARKERS.get(instances, "^")}
+        label = f"{instances} instance{'s' * (instances > 1)}"
+        p99s = [r["delivery_ms"]["p99"] for r in runs]
+        latency.plot(counts, p99s, **style, label=f"{label} p99")
+        p50s = [r["delivery_ms"]["p50"] for r in runs]
+        latency.plot(counts, p50s, **style, linestyle=":", alpha=0.5, label=f"{label} p50")
+        cpu.plot(counts, [r["server_cpu_share"] * 100 for r in runs], **style, label=label)
+    latency.axhline(
+        DELIVERY_P99_TARGET_MS,
+        linestyle="--",
+        color="grey",
+        label=f"target: p99 {DELIVERY_P99_TARGET_MS:.0f} ms",
+    )
+    latency.set(
+        xlabel="stream clients",
+        ylabel="delivery latency (ms)",
+        title=f"Delivery latency via nginx at {at}",
+    )
+    latency.set_ylim(bottom=0)
+    cpu.set(
+        xlabel="stream clients",
+        ylabel="server CPU, all instances (% of one core)",
+        title=f"Server CPU at {at}",
+    )
+    cpu.set_ylim(bottom=0)
+    counts = sorted({run["clients"] for run in sweep})
+    for axes in (latency, cpu):
+        axes.set_xscale("log")
+        # The sweep's own counts on the axis, rather than powers of ten alone.
+        axes.set_xticks(counts, [f"{count:,}" for count in counts])
+        axes.minorticks_off()
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    return figure
 
 
 COMPANIONS = {
