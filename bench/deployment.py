@@ -303,8 +303,8 @@ async def sweep(
     two differ only in the instances behind it; the counts alternate between the two, so a
     spell of a slow machine falls on both alike."""
     runs = []
-    for count in clients:
-        for instances in SWEEP_INSTANCES:
+    for index, count in enumerate(clients):
+        for instances in SWEEP_INSTANCES[:: 1 if index % 2 == 0 else -1]:
             url = await services.database()
             probe = servers.core_speed_ms(harness.cores.server)
             name = f"sweep {count:,} clients, {instances} instance{'s' * (instances > 1)}"
