@@ -244,8 +244,11 @@ def create_app(settings: Settings | None = None, *, consumers: Sequence[Consumer
     return app
 
 
-WEBHOOK_SETTLE_SECONDS = 0.1
-"""A notification is waited for: its consumer batches a tenth of a second, not half of one."""
+WEBHOOK_SETTLE_SECONDS = 0.25
+"""A notification is waited for: its consumer batches a quarter of a second, not half of one.
+Each batch is a transaction, then a read of what is due, then the POSTs; at 200 deliveries a
+second, batches of a tenth of a second cost about a tenth more of the server's CPU, for a
+commit-to-receipt p99 of 115 ms instead of 265 ms (the target is 500 ms)."""
 
 
 def _start_webhooks(
