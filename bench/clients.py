@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 ID_LINE = re.compile(rb"\nid: (\d+)\n")
+CHUNKED = re.compile(rb"(?i)\r\ntransfer-encoding:\s*chunked")
 RECEIVE_BUFFER = 16 * 1024
 CONNECTS_IN_FLIGHT = 64
 
@@ -39,6 +40,49 @@ class Target:
     port: int
     stream_path: str
     refetch_path: str
+
+
+class Dechunker:
+    """The body of an HTTP/1.1 chunked response, from reads cut anywhere.
+
+    Direct from the server each write is one chunk, so frames arrive whole inside chunks; a
+    proxy (nginx) re-chunks the stream as it reads it, and a chunk's size line can then fall
+    inside an `id:` line, which scanning the raw bytes would miss.
+    """
+
+    __slots__ = ("_left", "_pending")
+
+    def __init__(self) -> None:
+        self._left = 0
+        """Bytes of the current chunk still to come."""
+        self._pending = b""
+        """The start of a size line (or of the CRLF after a chunk) cut by the read."""
+
+    def feed(self, data: bytes) -> bytes:
+        if self._pending:
+            data = self._pending + data
+            self._pending = b""
+        if self._left >= len(data):
+            self._left -= len(data)
+            return data
+        body = []
+        at = 0
+        while at < len(data):
+            if self._left:
+                taken = data[at : at + self._left]
+                body.append(taken)
+                at += len(taken)
+                self._left -= len(taken)
+                continue
+            end = data.find(b"\r\n", at)
+            if end < 0:
+                self._pending = data[at:]
+                break
+            line = data[at:end]
+            at = end + 2
+            if line:  # not the CRLF that closes a chunk
+                self._left = int(line.partition(b";")[0], 16)
+        return b"".join(body)
 
 
 class Reader(asyncio.Protocol):
@@ -59,6 +103,7 @@ class Reader(asyncio.Protocol):
         self.closed = False
         self._carry = b""
         self._headers_done = False
+        self._chunks: Dechunker | None = None
         self._refetch: Refetcher | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -95,7 +140,12 @@ class Reader(asyncio.Protocol):
                 self.started.set_result(None)
             if len(self.resumed_at) < len(self.dropped_at):
                 self.resumed_at.append(now)
+            self._chunks = Dechunker() if CHUNKED.search(head) else None
+            if self._chunks is not None:
+                data = self._chunks.feed(data)
             data = b"\n" + data
+        elif self._chunks is not None:
+            data = self._chunks.feed(data)
         buffer = self._carry + data if self._carry else data
         end = buffer.rfind(b"\n\n")
         if end < 0:
