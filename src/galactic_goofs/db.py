@@ -227,7 +227,12 @@ class Database:
         self, fn: StatementChange[P, T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """The change on asyncpg's connection in a transaction of its own, without a session:
-        BEGIN, its statements, COMMIT, one round trip each."""
+        BEGIN, its statements, COMMIT, one round trip each; first in one statement, if it can
+        be (`galactic_goofs.events.one_statement`)."""
+        if (one_statement := getattr(fn, "in_one_statement", None)) is not None:
+            made = await self._in_one_statement(one_statement, fn, *args, **kwargs)
+            if made is not None:
+                return made[0]
         for attempt in range(2):
             async with self._statements_engine.connect() as connection:
                 adapted = (await connection.get_raw_connection()).dbapi_connection
@@ -253,6 +258,29 @@ class Database:
                     raise
                 return result
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def _in_one_statement(
+        self,
+        one_statement: Callable[[PostgresWriter], Any],
+        fn: StatementChange[P, T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> tuple[T] | None:
+        """`(result,)`, or None when nothing was written and the change is to be made in a
+        transaction: a row changed since it was read, the rules refused (perhaps on a
+        row just changed), or a statement failed before the writes were sent."""
+        async with self._statements_engine.connect() as connection:
+            adapted = (await connection.get_raw_connection()).dbapi_connection
+            writer = one_statement(PostgresWriter(adapted))
+            try:
+                return (await greenlet_spawn(functools.partial(fn, writer, *args, **kwargs)),)
+            except Exception as error:
+                if writer.sent:
+                    raise  # it may have been made
+                if isinstance(error, exc.DBAPIError):
+                    await connection.invalidate()  # a connection that died in the pool, say
+                return None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -17,6 +17,7 @@ This leans on compiler internals (`SQLCompiler.positiontup`, `construct_params`)
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -119,11 +120,29 @@ class _Compiled:
 
 
 class Writer(Protocol):
-    """Runs a `Statement` inside the current write transaction; returns its rows."""
+    """Runs a `Statement` inside the current write transaction; returns its rows.
+
+    `expected` is the row, as the change read it, that an UPDATE by its key rewrites: inside a
+    transaction that claimed the log's seq it is still so, but a change made in one statement
+    (`galactic_goofs.events.one_statement`) reads before that and writes only where it is.
+    """
 
     def __call__(
-        self, statement: Statement, params: Mapping[str, Any] | None = None
+        self, statement: Statement, params: Mapping[str, Any] | None = None, *, expected: Any = None
     ) -> list[Any]: ...
+
+
+def rewritten(row: Any, values: Mapping[str, Any]) -> Any:
+    """`row` (a row of a `Statement` or of SQLAlchemy) as an UPDATE of `values` by its key
+    leaves it: what its RETURNING would give, without asking the database."""
+    fields = row._asdict()
+    fields.update((key, value) for key, value in values.items() if key in fields)
+    return _row_type(tuple(fields))(**fields)
+
+
+@functools.cache
+def _row_type(fields: tuple[str, ...]) -> Any:
+    return namedtuple("Row", fields)
 
 
 class SqliteWriter:
@@ -132,7 +151,9 @@ class SqliteWriter:
     def __init__(self, driver: sqlite3.Connection) -> None:
         self.driver = driver
 
-    def __call__(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def __call__(
+        self, statement: Statement, params: Mapping[str, Any] | None = None, *, expected: Any = None
+    ) -> list[Any]:
         compiled = statement.on_sqlite
         parameters = compiled.parameters(params)
         rows = on_driver(self.driver.execute, compiled.sql, parameters).fetchall()
@@ -152,7 +173,9 @@ class PostgresWriter:
         """SQLAlchemy's `AsyncAdapt_asyncpg_connection`: it translates asyncpg's errors."""
         self.driver = adapted.driver_connection
 
-    def __call__(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def __call__(
+        self, statement: Statement, params: Mapping[str, Any] | None = None, *, expected: Any = None
+    ) -> list[Any]:
         compiled = statement.on_postgresql
         parameters = compiled.parameters(params)
         try:
@@ -178,7 +201,9 @@ class _CoreWriter:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def __call__(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def __call__(
+        self, statement: Statement, params: Mapping[str, Any] | None = None, *, expected: Any = None
+    ) -> list[Any]:
         result = self.connection.execute(statement.statement, params)
         return list(result.all()) if result.returns_rows else []
 

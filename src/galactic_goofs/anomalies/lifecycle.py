@@ -2,7 +2,8 @@
 
 All three are precompiled statement paths (`galactic_goofs.precompiled`), so each step here is
 one precompiled statement too: the insert of the new anomaly, the read of one by its key, and
-the updates that acknowledge and resolve it by its key.
+the updates that acknowledge and resolve it by its key, each given the row it rewrites
+(`expected`) and returning that row as rewritten.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from galactic_goofs.anomalies.models import Anomaly, AnomalyState
 from galactic_goofs.anomalies.schemas import AnomalyRead
 from galactic_goofs.errors import NotFound
 from galactic_goofs.fleet.faults import FaultTemplate
-from galactic_goofs.precompiled import Statement, Writer
+from galactic_goofs.precompiled import Statement, Writer, rewritten
 
 _COLUMNS = inspect(Anomaly).columns
 _OPEN = Statement(insert(Anomaly), column_keys=[column.key for column in _COLUMNS])
 _RESOLVE = Statement(
-    update(Anomaly).where(Anomaly.id == bindparam("anomaly_id")).returning(*_COLUMNS),
+    update(Anomaly).where(Anomaly.id == bindparam("anomaly_id")),
     column_keys=["state", "resolved_at", "resolved_by", "resolution"],
 )
 _ROW = Statement(select(*_COLUMNS).where(Anomaly.id == bindparam("anomaly_id")))
 _ACKNOWLEDGE = Statement(
-    update(Anomaly).where(Anomaly.id == bindparam("anomaly_id")).returning(*_COLUMNS),
+    update(Anomaly).where(Anomaly.id == bindparam("anomaly_id")),
     column_keys=["state", "acknowledged_at", "acknowledged_by", "acknowledge_comment"],
 )
 
@@ -74,17 +75,17 @@ def resolve(
     now: datetime,
     resolution: str | None,
 ) -> AnomalyRead | None:
-    rows = run(
-        _RESOLVE,
-        {
-            "anomaly_id": anomaly_id,
-            "state": AnomalyState.RESOLVED,
-            "resolved_at": now,
-            "resolved_by": actor,
-            "resolution": resolution,
-        },
-    )
-    return AnomalyRead.model_validate(rows[0]) if rows else None
+    rows = run(_ROW, {"anomaly_id": anomaly_id})
+    if not rows:
+        return None
+    values = {
+        "state": AnomalyState.RESOLVED,
+        "resolved_at": now,
+        "resolved_by": actor,
+        "resolution": resolution,
+    }
+    run(_RESOLVE, {"anomaly_id": anomaly_id, **values}, expected=rows[0])
+    return AnomalyRead.model_validate(rewritten(rows[0], values))
 
 
 def row(run: Writer, anomaly_id: uuid.UUID) -> Any:
@@ -105,16 +106,11 @@ def acknowledge(
 ) -> AnomalyRead:
     """Recorded as acknowledged by `actor`; an open anomaly becomes acknowledged (a shelved
     one stays shelved, acknowledged underneath)."""
-    (acknowledged,) = run(
-        _ACKNOWLEDGE,
-        {
-            "anomaly_id": anomaly.id,
-            "state": AnomalyState.ACKNOWLEDGED
-            if anomaly.state == AnomalyState.OPEN
-            else anomaly.state,
-            "acknowledged_at": now,
-            "acknowledged_by": actor,
-            "acknowledge_comment": comment,
-        },
-    )
-    return AnomalyRead.model_validate(acknowledged)
+    values = {
+        "state": AnomalyState.ACKNOWLEDGED if anomaly.state == AnomalyState.OPEN else anomaly.state,
+        "acknowledged_at": now,
+        "acknowledged_by": actor,
+        "acknowledge_comment": comment,
+    }
+    run(_ACKNOWLEDGE, {"anomaly_id": anomaly.id, **values}, expected=anomaly)
+    return AnomalyRead.model_validate(rewritten(anomaly, values))

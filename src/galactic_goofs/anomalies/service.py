@@ -34,11 +34,12 @@ from galactic_goofs.auth.service import InvalidOperator
 from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events import service as events
+from galactic_goofs.events.one_statement import in_one_statement
 from galactic_goofs.events.schemas import EventRead, EventType
 from galactic_goofs.fleet import service as fleet
 from galactic_goofs.fleet.faults import Severity
 from galactic_goofs.fleet.models import Spacecraft
-from galactic_goofs.precompiled import Writer, on_statements, session_writer
+from galactic_goofs.precompiled import Writer, session_writer
 
 MAX_PAGE = 500
 TRIAGE_SIZE = 100
@@ -150,7 +151,7 @@ async def notes(session: AsyncSession, anomaly_id: uuid.UUID) -> list[NoteRead]:
     return [NoteRead.model_validate(note) for note in rows]
 
 
-@on_statements
+@in_one_statement
 def acknowledge(
     run: Writer, anomaly_id: uuid.UUID, request: AcknowledgeRequest, *, actor: str
 ) -> AnomalyChange:

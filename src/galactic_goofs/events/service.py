@@ -22,7 +22,8 @@ _CLAIM = Statement(
     .returning(EventLogHead.last_seq)
 )
 _RECORD = Statement(
-    insert(Event), column_keys=["seq", "type", "spacecraft_id", "actor", "occurred_at", "data"]
+    insert(Event).returning(Event.seq, Event.occurred_at),
+    column_keys=["seq", "type", "spacecraft_id", "actor", "occurred_at", "data"],
 )
 
 
@@ -54,8 +55,11 @@ def record(
         occurred_at=utcnow(),
         data=data,
     )
-    run(_RECORD, dict(event))
-    return event
+    # As written: a change made in one statement claims its seq, and takes its time, there.
+    (written,) = run(_RECORD, dict(event))
+    if (written.seq, written.occurred_at) == (seq, event.occurred_at):
+        return event
+    return event.model_copy(update={"seq": written.seq, "occurred_at": written.occurred_at})
 
 
 async def read_after(

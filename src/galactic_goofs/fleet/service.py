@@ -21,6 +21,7 @@ from galactic_goofs.anomalies.schemas import AnomalyRead, AnomalySummary
 from galactic_goofs.db import utcnow
 from galactic_goofs.errors import Conflict, NotFound
 from galactic_goofs.events import service as events
+from galactic_goofs.events.one_statement import in_one_statement
 from galactic_goofs.events.schemas import EventRead, EventType
 from galactic_goofs.fleet import faults
 from galactic_goofs.fleet.models import Spacecraft, Status
@@ -34,7 +35,12 @@ from galactic_goofs.fleet.schemas import (
     SpacecraftRead,
     SpacecraftUpdate,
 )
-from galactic_goofs.precompiled import Statement, Writer, on_statements, session_writer
+from galactic_goofs.precompiled import (
+    Statement,
+    Writer,
+    rewritten,
+    session_writer,
+)
 
 MAX_PAGE = 500
 
@@ -55,11 +61,12 @@ Fence = Callable[[Session], bool]
 
 # Malfunction and repair are what the simulator and the operators do all day, so they run as
 # precompiled `Statement`s (`on_statements`): the ORM's session, identity map and unit of work
-# cost more than the rest of such a change. The rarer changes use the ORM.
+# cost more than the rest of such a change; on PostgreSQL, in one statement if they can
+# (`in_one_statement`). The rarer changes use the ORM.
 _COLUMNS = inspect(Spacecraft).columns
 _ROW = Statement(select(*_COLUMNS).where(Spacecraft.id == bindparam("craft_id")))
 _SET = Statement(
-    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")).returning(*_COLUMNS),
+    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")),
     column_keys=[
         "status",
         "fault_subsystem",
@@ -75,7 +82,7 @@ _SET = Statement(
 )
 
 _SHOW_ANOMALY = Statement(
-    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")).returning(*_COLUMNS),
+    update_statement(Spacecraft).where(Spacecraft.id == bindparam("craft_id")),
     column_keys=["anomaly_state", "anomaly_acknowledged_by", "updated_at", "version"],
 )
 
@@ -258,7 +265,7 @@ def update(
     return record(session, seq, EventType.UPDATED, craft, actor, changes=changes)
 
 
-@on_statements
+@in_one_statement
 def malfunction(
     run: Writer,
     spacecraft_id: uuid.UUID,
@@ -309,7 +316,7 @@ def malfunction_random(
     return _malfunction(run, seq, _row(run, craft_id), faults.pick(rng), actor, now=now)
 
 
-@on_statements
+@in_one_statement
 def repair(
     run: Writer, spacecraft_id: uuid.UUID, *, actor: str, resolution: str | None = None
 ) -> Change:
@@ -489,17 +496,15 @@ def show_anomaly(run: Writer, anomaly: AnomalyRead) -> Any:
         anomaly.acknowledged_by,
     ):
         return craft
-    (shown,) = run(
-        _SHOW_ANOMALY,
-        {
-            "craft_id": craft.id,
-            "anomaly_state": anomaly.state,
-            "anomaly_acknowledged_by": anomaly.acknowledged_by,
-            "updated_at": utcnow(),
-            "version": craft.version + 1,
-        },
-    )
-    return shown
+    values = {
+        "craft_id": craft.id,
+        "anomaly_state": anomaly.state,
+        "anomaly_acknowledged_by": anomaly.acknowledged_by,
+        "updated_at": utcnow(),
+        "version": craft.version + 1,
+    }
+    run(_SHOW_ANOMALY, values, expected=craft)
+    return rewritten(craft, values)
 
 
 def _row(run: Writer, spacecraft_id: uuid.UUID) -> Any:
@@ -512,8 +517,8 @@ def _row(run: Writer, spacecraft_id: uuid.UUID) -> Any:
 def _set(run: Writer, craft: Any, now: datetime | None = None, **values: Any) -> Any:
     """Write `values` to the spacecraft (touched: new version and time); returns the new row."""
     values.update(craft_id=craft.id, updated_at=now or utcnow(), version=craft.version + 1)
-    (row,) = run(_SET, values)
-    return row
+    run(_SET, values, expected=craft)
+    return rewritten(craft, values)
 
 
 def touch(craft: Spacecraft) -> None:
