@@ -118,8 +118,10 @@ class Database:
       timeout: keep one server process per SQLite file.
     - On PostgreSQL it runs through `AsyncSession.run_sync`, on the shared async engine.
 
-    A change made only of precompiled `Statement`s (malfunction, repair; see
-    `galactic_goofs.precompiled`) runs the same way, on SQLite with no session at all.
+    A change made only of precompiled `Statement`s (malfunction, repair, acknowledge; see
+    `galactic_goofs.precompiled`) runs the same way, on SQLite with no session at all; on
+    PostgreSQL, where it can, as one statement after its reads
+    (`galactic_goofs.events.one_statement`).
 
     Reads (`reading()`) keep the async driver, so a long search never stalls the loop.
     """
