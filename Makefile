@@ -70,11 +70,13 @@ test: install assets chromium nginx redis-server lint
 # 46 s on two otherwise quiet cores with three workers (58 s with two, 60 s with four: half a
 # worker's time is waiting, for PostgreSQL or for time to pass), more when others share them
 # (docs/PERFORMANCE.md, "The test suite").
+# `--dist loadgroup` keeps the tests marked `xdist_group` on one worker (tests/api/test_concurrency.py).
 # Without the Schemathesis and Hypothesis plugins, which only tests/system uses: each process
 # (the controller and every worker) would import them, and pytest rewrite their modules, for
 # 2 to 3 s of CPU.
 test-fast: install
-	$(VENV)/bin/pytest -n 3 -p no:schemathesis -p no:hypothesispytest tests/unit tests/api
+	$(VENV)/bin/pytest -n 3 --dist loadgroup -p no:schemathesis -p no:hypothesispytest \
+		tests/unit tests/api
 
 # The full fan-out and write-path benchmark (several minutes); writes docs/bench-results.*
 bench: install assets

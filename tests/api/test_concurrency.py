@@ -8,7 +8,14 @@ import random
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from tests.support import Running
+
+# Up to fifty writers at once: on PostgreSQL one of these tests can hold some sixty connections
+# (the hot changes' pool and the reads'), so with parallel workers (`make test-fast`) they run
+# one after another on one worker, within the service's hundred.
+pytestmark = pytest.mark.xdist_group("many-connections")
 
 
 async def create(goofs: Running, name: str, cospar_id: str, status: str = "NOMINAL") -> str:

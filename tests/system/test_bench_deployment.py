@@ -42,11 +42,15 @@ async def test_every_deployment_scenario_runs_and_loses_nothing(
     except (OSError, asyncpg.PostgresError) as error:
         require("PostgreSQL", False, f"{postgres.ADMIN_URL}: {error}")
 
-    results = await deployment.run(harness, scale=0.004, seconds=3, sweep_clients=(500,))
+    results = await deployment.run(harness, scale=0.004, seconds=3, sweep_clients=(500,), pairs=2)
 
     write = results["deployment_write_path"]
-    assert set(write) == {"sqlite", "postgres", "postgres_nginx"}
-    for path in write.values():
+    assert set(write) == {"sqlite", "postgres", "postgres_nginx", "pairs"}
+    assert len(write["pairs"]) == 2 and {write["sqlite"]["core_probe_ms"]} <= {
+        pair["sqlite"]["core_probe_ms"] for pair in write["pairs"]
+    }, "the median pair is one of the pairs"
+    paths = [write["postgres_nginx"], *(run for pair in write["pairs"] for run in pair.values())]
+    for path in paths:
         assert path["max_failed"] == path["paced_failed"] == 0
         assert path["max_changes_per_s"] > 0 and path["server_cpu_ms_per_change"] > 0
     assert write["postgres"]["postgres_cpu_ms_per_change"] > 0, "its backends were counted"

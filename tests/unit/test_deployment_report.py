@@ -156,3 +156,28 @@ def test_the_plot_is_written_as_a_png(results: dict[str, Any], tmp_path: Path) -
 
     height, width, _ = matplotlib.image.imread(path).shape
     assert (width, height) == (800, 320), "10 by 4 inches at 80 dpi, as performance.png"
+
+
+def test_the_write_path_target_is_judged_on_the_median_pair_and_lists_them_all(
+    results: dict[str, Any],
+) -> None:
+    pairs = [
+        {"sqlite": write_path(800.0), "postgres": write_path(400.0)},  # 2.00x the CPU
+        {"sqlite": write_path(600.0), "postgres": write_path(540.0)},  # 1.11x, the median
+        {"sqlite": write_path(500.0), "postgres": write_path(550.0)},  # 0.91x
+    ]
+    results["deployment_write_path"] = pairs[1] | {"pairs": pairs}
+
+    [(_, measured, met)] = [
+        target for target in report.deployment_targets(results) if target[0].startswith("(a)")
+    ]
+
+    assert met
+    assert "**1.11x**" in measured and "**0.90x**" in measured
+    assert "2.00x and 0.50x, 1.11x and 0.90x, 0.91x and 1.10x" in measured
+
+    results["deployment_write_path"] = pairs[0] | {"pairs": pairs}
+    [(_, _, met)] = [
+        target for target in report.deployment_targets(results) if target[0].startswith("(a)")
+    ]
+    assert not met
