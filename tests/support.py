@@ -9,9 +9,11 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from devkit.processes import stop, wait_for_http
 from galactic_goofs import cli
@@ -26,6 +29,7 @@ from galactic_goofs.app import create_app
 from galactic_goofs.auth import service as auth
 from galactic_goofs.events import service as events_service
 from galactic_goofs.events.models import ConsumerCursor
+from galactic_goofs.fleet.models import Spacecraft, Status
 from galactic_goofs.settings import Settings
 from galactic_goofs.state import AppState
 
@@ -260,3 +264,22 @@ def cli_token(env: dict[str, str], cwd: Path, name: str = OPERATOR) -> str:
     created = run_goofs(["token", "create", "--user", name], env, cwd)
     created.check_returncode()
     return created.stdout.split()[-1]
+
+
+# A time with microseconds, as the database must keep them.
+STAMP = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+
+
+def add_craft(session: Session, index: int) -> uuid.UUID:
+    """A nominal spacecraft written through the ORM, as `create` would not (no event)."""
+    craft = Spacecraft(
+        id=uuid.uuid4(),
+        name=f"Probe-{index}",
+        cospar_id=f"2026-{index:03d}A",
+        status=Status.NOMINAL,
+        created_at=STAMP,
+        updated_at=STAMP,
+        version=1,
+    )
+    session.add(craft)
+    return craft.id

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -26,13 +25,12 @@ from galactic_goofs.events.one_statement import OneStatement, in_one_statement
 from galactic_goofs.events.schemas import EventType
 from galactic_goofs.fleet import faults
 from galactic_goofs.fleet import service as fleet
-from galactic_goofs.fleet.models import Spacecraft, Status
+from galactic_goofs.fleet.models import Status
 from galactic_goofs.fleet.schemas import MalfunctionRequest
 from galactic_goofs.precompiled import Writer
+from tests.unit.test_statements import add_craft
 
 pytestmark = pytest.mark.postgres
-
-STAMP = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -51,17 +49,18 @@ async def raw(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 def _add_craft(session: Session) -> uuid.UUID:
-    craft = Spacecraft(
-        id=uuid.uuid4(),
-        name="Probe",
-        cospar_id="2026-001A",
-        status=Status.NOMINAL,
-        created_at=STAMP,
-        updated_at=STAMP,
-        version=1,
+    return add_craft(session, 1)
+
+
+async def _malfunction_in_one_statement(db: Database, craft: uuid.UUID) -> tuple[Any] | None:
+    return await db._in_one_statement(
+        OneStatement,
+        fleet.malfunction,
+        craft,
+        MalfunctionRequest(),
+        actor="ops",
+        rng=random.Random(3),
     )
-    session.add(craft)
-    return craft.id
 
 
 async def _counts(db: Database) -> tuple[int, int, int]:
@@ -76,14 +75,7 @@ async def _counts(db: Database) -> tuple[int, int, int]:
 
 async def test_a_malfunction_repair_and_acknowledge_are_each_one_statement(db: Database) -> None:
     craft = await db.write(_add_craft)
-    broken = await db._in_one_statement(
-        OneStatement,
-        fleet.malfunction,
-        craft,
-        MalfunctionRequest(),
-        actor="ops",
-        rng=random.Random(3),
-    )
+    broken = await _malfunction_in_one_statement(db, craft)
     assert broken is not None
     (change,) = broken
     assert change.event.seq == 1 and change.spacecraft.status == Status.MALFUNCTIONING
@@ -136,7 +128,7 @@ def _interfering(change: Callable[..., Any], interfere: Callable[[], None]) -> C
     ("change", "name", "version"),
     [
         # A column the rules do not look at, changed without a new version: still a change.
-        ("UPDATE spacecraft SET maintenance_reason = 'Antenna survey' WHERE id = $1", "Probe", 2),
+        ("UPDATE spacecraft SET maintenance_reason = 'Antenna survey' WHERE id = $1", "Probe-1", 2),
         ("UPDATE spacecraft SET name = 'Renamed', version = 2 WHERE id = $1", "Renamed", 3),
     ],
 )
@@ -169,14 +161,7 @@ async def test_a_refusal_is_confirmed_in_a_transaction(db: Database) -> None:
     await db.write(
         fleet.malfunction, craft, MalfunctionRequest(), actor="ops", rng=random.Random(1)
     )
-    made = await db._in_one_statement(
-        OneStatement,
-        fleet.malfunction,
-        craft,
-        MalfunctionRequest(),
-        actor="ops",
-        rng=random.Random(1),
-    )
+    made = await _malfunction_in_one_statement(db, craft)
     assert made is None  # not refused here: on what it read, which may have been stale
     with pytest.raises(Conflict, match="already malfunctioning"):
         await db.write(
@@ -199,4 +184,4 @@ async def test_a_change_that_reads_a_row_it_does_not_rewrite_is_made_in_a_transa
     assert await db._in_one_statement(OneStatement, note_the_name, craft) is None
     assert await _counts(db) == (0, 0, 0)
     event = await db.write(note_the_name, craft)
-    assert event.seq == 1 and event.data == {"name": "Probe"}
+    assert event.seq == 1 and event.data == {"name": "Probe-1"}

@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from galactic_goofs.db import Database
 from galactic_goofs.errors import Conflict
@@ -27,22 +25,7 @@ from galactic_goofs.fleet.models import Spacecraft, Status
 from galactic_goofs.fleet.schemas import MalfunctionRequest
 from galactic_goofs.fleet.service import Change
 from galactic_goofs.precompiled import Statement, Writer, on_statements, session_writer
-
-STAMP = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
-
-
-def _add_craft(session: Session, index: int) -> uuid.UUID:
-    craft = Spacecraft(
-        id=uuid.uuid4(),
-        name=f"Probe-{index}",
-        cospar_id=f"2026-{index:03d}A",
-        status=Status.NOMINAL,
-        created_at=STAMP,
-        updated_at=STAMP,
-        version=1,
-    )
-    session.add(craft)
-    return craft.id
+from tests.support import STAMP, add_craft
 
 
 def _stored(path: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -63,8 +46,8 @@ async def _both_ways(
 
 async def test_a_change_stores_the_same_text_both_ways(db: Database, sqlite_url: str) -> None:
     path = sqlite_url.removeprefix("sqlite:///")
-    first = await db.write(_add_craft, 1)
-    second = await db.write(_add_craft, 2)
+    first = await db.write(add_craft, 1)
+    second = await db.write(add_craft, 2)
     request = MalfunctionRequest(subsystem="power", severity="critical", description="Brownout")
     rng = random.Random(7)
 
@@ -129,8 +112,8 @@ async def either(database_url: str) -> AsyncIterator[Database]:
 async def test_on_postgresql_a_change_stores_the_same_both_ways(postgres_url: str) -> None:
     db = Database(postgres_url.replace("postgresql://", "postgresql+asyncpg://"))
     try:
-        first = await db.write(_add_craft, 1)
-        second = await db.write(_add_craft, 2)
+        first = await db.write(add_craft, 1)
+        second = await db.write(add_craft, 2)
         request = MalfunctionRequest(subsystem="power", severity="critical", description="Brownout")
         fast, core = await _both_ways(
             db,
@@ -184,7 +167,7 @@ async def test_on_postgresql_a_change_stores_the_same_both_ways(postgres_url: st
 
 
 async def test_a_refused_change_hands_its_seq_back(either: Database) -> None:
-    craft = await either.write(_add_craft, 5)
+    craft = await either.write(add_craft, 5)
 
     @on_statements
     def claim_then_refuse(run: Writer) -> None:
@@ -201,7 +184,7 @@ async def test_a_refused_change_hands_its_seq_back(either: Database) -> None:
 
 async def test_rows_come_back_typed_like_sqlalchemys(either: Database) -> None:
     db = either
-    craft = await db.write(_add_craft, 3)
+    craft = await db.write(add_craft, 3)
     fast, core = await _both_ways(db, fleet._row, (craft,), (craft,))
     assert tuple(fast) == tuple(core)
     assert fast.id == craft and fast.created_at == STAMP
@@ -210,7 +193,7 @@ async def test_rows_come_back_typed_like_sqlalchemys(either: Database) -> None:
 
 async def test_a_failed_statement_rolls_back_as_sqlalchemys_error(either: Database) -> None:
     db = either
-    craft = await db.write(_add_craft, 4)
+    craft = await db.write(add_craft, 4)
 
     def claim_then_reuse_a_seq(run: Writer) -> None:
         seq = events.claim_next_seq(run)
@@ -242,7 +225,7 @@ async def test_on_postgresql_a_connection_that_died_in_the_pool_is_replaced(
     fails at BEGIN, before anything happened, and the change goes on a new one."""
     db = Database(postgres_url.replace("postgresql://", "postgresql+asyncpg://"))
     try:
-        craft = await db.write(_add_craft, 6)
+        craft = await db.write(add_craft, 6)
         await db.write(
             fleet.malfunction, craft, MalfunctionRequest(), actor="ops", rng=random.Random(1)
         )
