@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import bindparam, func, insert, literal_column, text
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.util import await_only
 
@@ -96,13 +96,17 @@ class OneStatement:
             fields = tuple(expected._fields)
             guarded = {**params, **{f"expected_{name}": getattr(expected, name) for name in fields}}
             self.writes.append((_guarded(statement, fields), guarded, True))
-        else:
+        elif isinstance(statement.statement, Insert):
             self.writes.append((statement, params, False))
+        else:
+            raise Stale("a statement that is neither a read, an UPDATE by key nor an INSERT")
         return []
 
     def _send(self, event: Mapping[str, Any]) -> list[Any]:
         """The statement; returns the event's seq and time as written."""
-        if not self.claimed or self.unwritten:
+        if not self.claimed:
+            raise Stale("an event without a claimed seq")
+        if self.unwritten:
             raise Stale("a change that read rows it does not rewrite")
         parts = [(_CLAIM, {}, False), *self.writes, (_EVENT, event, False)]
         sql = _composed(tuple((part.on_postgresql.sql, guarded) for part, _, guarded in parts))
