@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from galactic_goofs.db import Database
+from galactic_goofs.events import service as service_events
 from galactic_goofs.events.broker import MemoryBroker
 from galactic_goofs.events.hub import Hub, encode_json
 from galactic_goofs.events.schemas import EventRead
@@ -137,9 +138,34 @@ async def test_a_gap_is_backfilled_from_the_log_in_order(hub: Hub, db: Database)
     subscriber, _ = hub.subscribe("json", None)
     events = await commit_changes(db, 4)
 
-    await hub.deliver(events[-1])  # 1..3 never arrived
+    await hub.deliver(events[-1])  # 1..3 never arrive
+    assert subscriber.queued == 0  # they may yet: they get a moment
+
+    await wait_until(lambda: hub.last_seq == 4, timeout=2, message="the gap read from the log")
+    assert seqs(subscriber.take()) == [1, 2, 3, 4]
+
+
+async def test_an_event_before_one_already_here_puts_both_in_order_without_the_log(
+    hub: Hub, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes made side by side are published as they finish: 3 may come before 2."""
+    hub.reorder_wait = 60
+    subscriber, _ = hub.subscribe("json", None)
+    events = await commit_changes(db, 4)
+    reads: list[int] = []
+    read_after = service_events.read_after
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[1])
+        return await read_after(*args, **kwargs)
+
+    monkeypatch.setattr(service_events, "read_after", counted)
+
+    for index in (0, 2, 3, 1):
+        await hub.deliver(events[index])
 
     assert seqs(subscriber.take()) == [1, 2, 3, 4]
+    assert reads == []
     assert hub.last_seq == 4
 
 

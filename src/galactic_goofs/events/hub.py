@@ -150,8 +150,10 @@ class _Recent:
 class Hub:
     """Receives events from the broker, repairs gaps from the log, fans frames out.
 
-    `last_seq` only ever moves by one: an event whose predecessors have not arrived makes the
-    hub read them from the log first, and anything at or below `last_seq` is a duplicate.
+    `last_seq` only ever moves by one, and anything at or below it is a duplicate. An event
+    whose predecessors have not arrived waits `reorder_wait` for them: changes made side by side
+    are published in the order they finish, not the order of their seqs, so the one before is
+    usually a moment behind. What is still missing then is read from the log.
     """
 
     def __init__(
@@ -164,6 +166,7 @@ class Hub:
         catch_up_interval: float = 1.0,
         recent: int = 2048,
         coalesce_window: float = 0.002,
+        reorder_wait: float = 0.05,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -173,6 +176,11 @@ class Hub:
         self.encoders: dict[str, Encoder] = {"json": encode_json}
         self.subscribers: dict[str, set[Subscriber]] = {"json": set()}
         self.last_seq = 0
+        self.reorder_wait = reorder_wait
+        self._early: dict[int, EventRead] = {}
+        """Events that arrived before one they follow, by seq."""
+        self._gap_timer: asyncio.TimerHandle | None = None
+        self._gap_fill: asyncio.Task[None] | None = None
         self._recent: deque[_Recent] = deque(maxlen=recent)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -218,6 +226,10 @@ class Hub:
 
     async def stop(self) -> None:
         self._running = False
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+        if self._gap_fill is not None:
+            self._tasks.append(self._gap_fill)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -257,14 +269,22 @@ class Hub:
             after = batch[-1].seq
 
     async def deliver(self, event: EventRead) -> None:
-        """Take one event from any source; duplicates are dropped, gaps are backfilled."""
+        """Take one event from any source; duplicates are dropped, an early event waits for
+        those before it (see the class), and a gap that stays is backfilled from the log."""
         if event.seq <= self.last_seq:
             return
         async with self._lock:
             if event.seq > self.last_seq + 1:
-                await self._backfill(event.seq - 1)
-            if event.seq == self.last_seq + 1:
+                self._early[event.seq] = event
+                if self.reorder_wait <= 0:
+                    await self._fill_gaps()
+                elif self._gap_timer is None:
+                    self._watch_gap()
+            elif event.seq == self.last_seq + 1:
                 await self._fan_out(event)
+                if self._early:
+                    await self._fan_out_early()
+                    self._watch_gap()
 
     async def catch_up(self) -> None:
         """Pick up committed events that the broker never brought (lost message, dead publisher)."""
@@ -273,6 +293,49 @@ class Hub:
         if head > self.last_seq:
             async with self._lock:
                 await self._backfill(head)
+                await self._fan_out_early()
+                self._watch_gap()
+
+    def _watch_gap(self) -> None:
+        """The first early event's wait starts again: it is new, or the one before it came."""
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        if self._early and self._running:
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                self.reorder_wait, self._gap_overdue
+            )
+
+    def _gap_overdue(self) -> None:
+        self._gap_timer = None
+        self._gap_fill = asyncio.create_task(self._fill_overdue_gap(), name="hub-gap")
+
+    async def _fill_overdue_gap(self) -> None:
+        try:
+            async with self._lock:
+                await self._fill_gaps()
+                self._watch_gap()  # the log did not have it yet: look again in a moment
+        except Exception as error:
+            log.warning("could not read a gap in the events (%s); the catch-up loop will", error)
+
+    async def _fill_gaps(self) -> None:
+        """What the early events still wait for, from the log (under the lock)."""
+        if self._early:
+            await self._backfill(min(self._early) - 1)
+            await self._fan_out_early()
+
+    async def _fan_out_early(self) -> None:
+        """The early events that are next now, in order (under the lock)."""
+        early = self._early
+        while early:
+            event = early.pop(self.last_seq + 1, None)
+            if event is not None:
+                await self._fan_out(event)
+            elif min(early) <= self.last_seq:
+                for seq in [seq for seq in early if seq <= self.last_seq]:
+                    del early[seq]  # the log brought it first
+            else:
+                return
 
     async def _backfill(self, upto: int) -> None:
         while self.last_seq < upto:
