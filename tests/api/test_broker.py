@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as redis
-from redis.exceptions import RedisError
 
 from devkit.ports import free_port
 from devkit.postgres import unique_name
@@ -71,16 +69,75 @@ async def _publish_until_heard(publisher: RedisBroker, received: list[int]) -> b
     return bool(received)
 
 
-async def test_an_unreachable_redis_is_reported_promptly_not_waited_on() -> None:
+async def test_an_unreachable_redis_is_reported_not_waited_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The instance's own subscribers get the event at once; the others read it from the log."""
     broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", unique_name("goofs_test"))
+    received: list[int] = []
+
+    async def listen() -> None:
+        async for event in broker.subscribe():
+            received.append(event.seq)
+
+    listening = asyncio.create_task(listen())
     try:
-        started = time.monotonic()
         assert await broker.ping() is False
-        with pytest.raises((RedisError, TimeoutError)):
+        await asyncio.sleep(0)  # the subscription is in place
+        async with asyncio.timeout(0.1):
             await broker.publish(an_event(1))
-        assert time.monotonic() - started < 3.0
+        await wait_until(lambda: received == [1], timeout=1, message="the local subscriber")
+        await wait_until(
+            lambda: "publishing events 1..1 to Redis failed" in caplog.text,
+            timeout=5,
+            message="the failed publish in the log",
+        )
     finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
         await broker.close()
+
+
+@pytest.mark.redis
+async def test_own_events_reach_own_subscribers_once_and_others_through_redis(
+    redis_url: str,
+) -> None:
+    """An instance hands its events to its own hub directly; their echo from Redis is dropped."""
+    channel = unique_name("goofs_test_events")
+    one, other = RedisBroker(redis_url, channel), RedisBroker(redis_url, channel)
+    heard: dict[str, list[int]] = {"one": [], "other": []}
+
+    async def listen(name: str, broker: RedisBroker) -> None:
+        async for event in broker.subscribe():
+            heard[name].append(event.seq)
+
+    listening = [asyncio.create_task(listen(n, b)) for n, b in [("one", one), ("other", other)]]
+    await asyncio.sleep(0)  # both subscriptions are in place
+    try:
+        seq = 0
+
+        async def one_publishes_until_the_other_hears() -> bool:
+            nonlocal seq
+            seq += 1
+            await one.publish(an_event(seq))
+            await asyncio.sleep(0.05)
+            return bool(heard["other"])
+
+        await wait_until(one_publishes_until_the_other_hears, timeout=5)
+        first_heard = heard["other"][0]
+        await wait_until(lambda: heard["other"][-1] == seq, timeout=2, message="all of one's")
+        # Redis keeps one channel's order: the other's event comes after one's own echoes.
+        await other.publish(an_event(seq + 1))
+        await wait_until(lambda: seq + 1 in heard["one"], timeout=2, message="the other's event")
+
+        assert heard["one"] == list(range(1, seq + 2))
+        assert heard["other"] == list(range(first_heard, seq + 2))
+    finally:
+        for task in listening:
+            task.cancel()
+        await asyncio.gather(*listening, return_exceptions=True)
+        await one.close()
+        await other.close()
 
 
 class DroppingBroker:

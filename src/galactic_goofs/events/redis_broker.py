@@ -3,13 +3,18 @@
 Pub/sub delivers at most once: a message published while a subscriber is reconnecting is gone.
 That is fine here because the hub treats the broker as a fast path only; it spots the gap by seq
 (or on its next look at the log head) and reads the missing events from the log.
+
+An instance's own events go straight to its own subscribers, as `MemoryBroker` hands them, and
+their echo from Redis is dropped unread. To Redis they go from a queue, as many as have come in
+one round trip (a pipeline), so a change never waits on Redis and costs a fraction of a publish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import redis.asyncio as redis
 from pydantic import ValidationError
@@ -24,6 +29,12 @@ log = logging.getLogger(__name__)
 CHANNEL = "galactic_goofs:events"
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
+OUTBOX_LIMIT = 10_000
+"""Events waiting for Redis beyond this are dropped (the other instances read them from the
+log): a Redis that is down must not grow an instance's memory."""
+ECHOES_KEPT = 10_000
+"""Own events whose echo is awaited; one Redis never sent back is forgotten after this many."""
+_SEQ_PREFIX = b'{"seq":'
 
 
 class RedisBroker:
@@ -42,13 +53,73 @@ class RedisBroker:
         )
         self._channel = channel
         self._timeout = timeout
+        self._queues: set[asyncio.Queue[EventRead]] = set()
+        self._outbox: list[tuple[int, str]] = []
+        self._sending: asyncio.Task[None] | None = None
+        self._dropped = 0
+        self._echoes: dict[int, None] = {}
+        """Seqs of own events sent to Redis while this instance listens: their echo is dropped."""
 
     async def publish(self, event: EventRead) -> None:
-        # Called after commit while a request waits: a stalled Redis must not stall the API.
-        async with asyncio.timeout(self._timeout):
-            await self._redis.publish(self._channel, event.model_dump_json())
+        """Hands the event to this instance's subscribers and queues it for Redis: a change
+        never waits on Redis, and one that is down costs the other instances a look at the log."""
+        for queue in self._queues:
+            queue.put_nowait(event)
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            self._dropped += 1  # `_send` says so
+            return
+        self._outbox.append((event.seq, event.model_dump_json()))
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send(), name="redis-publish")
+
+    async def _send(self) -> None:
+        """Sends the queue in seq order, one pipeline per round trip, until it is empty."""
+        try:
+            while self._outbox:
+                batch, self._outbox = sorted(self._outbox), []
+                if self._dropped:
+                    log.warning("%d events were not sent to Redis: too many waited", self._dropped)
+                    self._dropped = 0
+                if self._queues:
+                    self._expect_echoes(seq for seq, _ in batch)
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        async with self._redis.pipeline(transaction=False) as pipeline:
+                            for _, data in batch:
+                                pipeline.publish(self._channel, data)
+                            await pipeline.execute()
+                except (RedisError, OSError, TimeoutError) as error:
+                    log.warning(
+                        "publishing events %d..%d to Redis failed (%s); the other instances "
+                        "will read them from the log",
+                        batch[0][0],
+                        batch[-1][0],
+                        error or type(error).__name__,
+                    )
+        finally:
+            self._sending = None
+
+    def _expect_echoes(self, seqs: Iterable[int]) -> None:
+        echoes = self._echoes
+        for seq in seqs:
+            echoes[seq] = None
+        while len(echoes) > ECHOES_KEPT:
+            del echoes[next(iter(echoes))]
 
     async def subscribe(self) -> AsyncIterator[EventRead]:
+        queue: asyncio.Queue[EventRead] = asyncio.Queue()
+        self._queues.add(queue)
+        listening = asyncio.create_task(self._listen(queue), name="redis-subscribe")
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues.discard(queue)
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+
+    async def _listen(self, queue: asyncio.Queue[EventRead]) -> None:
+        """Other instances' events into `queue`, resubscribing after Redis went away."""
         backoff = FIRST_BACKOFF
         while True:
             try:
@@ -58,14 +129,28 @@ class RedisBroker:
                         log.info("resubscribed to Redis channel %s", self._channel)
                     backoff = FIRST_BACKOFF
                     async for message in pubsub.listen():
-                        if message["type"] == "message":
+                        if message["type"] == "message" and not self._is_echo(message["data"]):
                             event = _decode(message["data"])
                             if event is not None:
-                                yield event
+                                queue.put_nowait(event)
             except (RedisError, OSError, TimeoutError) as error:
                 log.warning("Redis subscription lost (%s); retrying in %.1fs", error, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _is_echo(self, data: bytes) -> bool:
+        """An own event coming back, known by its seq (the first field) without decoding it."""
+        if not self._echoes or not data.startswith(_SEQ_PREFIX):
+            return False
+        end = data.find(b",", len(_SEQ_PREFIX))
+        try:
+            seq = int(data[len(_SEQ_PREFIX) : end])
+        except ValueError:
+            return False
+        if seq not in self._echoes:
+            return False
+        del self._echoes[seq]
+        return True
 
     async def ping(self) -> bool:
         try:
@@ -75,6 +160,10 @@ class RedisBroker:
             return False
 
     async def close(self) -> None:
+        if self._sending is not None:
+            # What is queued goes first; past the timeout, the log has it for the others.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._sending), self._timeout)
         await self._redis.aclose()
 
 
