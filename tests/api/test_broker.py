@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -33,34 +34,47 @@ def an_event(seq: int) -> EventRead:
     )
 
 
+@contextlib.asynccontextmanager
+async def hearing(*brokers: RedisBroker) -> AsyncIterator[list[list[int]]]:
+    """The seqs each broker's subscription hears while inside; the brokers are closed after."""
+    heard: list[list[int]] = [[] for _ in brokers]
+
+    async def listen(broker: RedisBroker, seqs: list[int]) -> None:
+        async for event in broker.subscribe():
+            seqs.append(event.seq)
+
+    tasks = [asyncio.create_task(listen(*pair)) for pair in zip(brokers, heard, strict=True)]
+    await asyncio.sleep(0)  # every subscription is in place
+    try:
+        yield heard
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for broker in brokers:
+            await broker.close()
+
+
 @pytest.mark.redis
 async def test_redis_broker_carries_events_between_subscribers_and_ignores_strangers(
     redis_url: str,
 ) -> None:
     channel = unique_name("goofs_test_events")
-    publisher, subscriber = RedisBroker(redis_url, channel), RedisBroker(redis_url, channel)
-    received: list[int] = []
-
-    async def listen() -> None:
-        async for event in subscriber.subscribe():
-            received.append(event.seq)
-
-    listening = asyncio.create_task(listen())
-    try:
-        # A subscription only hears what is published after it is in place: publish until heard.
-        await wait_until(lambda: _publish_until_heard(publisher, received), timeout=5)
-        await publisher.publish(an_event(2))
-        # Something else talking on the channel must not end the subscription.
-        stranger = redis.Redis.from_url(redis_url)
-        await stranger.publish(channel, b"not an event")
-        await stranger.aclose()
-        await publisher.publish(an_event(3))
-        await wait_until(lambda: received[-2:] == [2, 3], message="events 2 and 3")
-    finally:
-        listening.cancel()
-        await asyncio.gather(listening, return_exceptions=True)
-        await publisher.close()
-        await subscriber.close()
+    publisher = RedisBroker(redis_url, channel)
+    async with hearing(RedisBroker(redis_url, channel)) as (received,):
+        try:
+            # A subscription only hears what is published after it is in place: publish until
+            # heard.
+            await wait_until(lambda: _publish_until_heard(publisher, received), timeout=5)
+            await publisher.publish(an_event(2))
+            # Something else talking on the channel must not end the subscription.
+            stranger = redis.Redis.from_url(redis_url)
+            await stranger.publish(channel, b"not an event")
+            await stranger.aclose()
+            await publisher.publish(an_event(3))
+            await wait_until(lambda: received[-2:] == [2, 3], message="events 2 and 3")
+        finally:
+            await publisher.close()
 
 
 async def _publish_until_heard(publisher: RedisBroker, received: list[int]) -> bool:
@@ -74,16 +88,8 @@ async def test_an_unreachable_redis_is_reported_not_waited_on(
 ) -> None:
     """The instance's own subscribers get the event at once; the others read it from the log."""
     broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", unique_name("goofs_test"))
-    received: list[int] = []
-
-    async def listen() -> None:
-        async for event in broker.subscribe():
-            received.append(event.seq)
-
-    listening = asyncio.create_task(listen())
-    try:
+    async with hearing(broker) as (received,):
         assert await broker.ping() is False
-        await asyncio.sleep(0)  # the subscription is in place
         async with asyncio.timeout(0.1):
             await broker.publish(an_event(1))
         await wait_until(lambda: received == [1], timeout=1, message="the local subscriber")
@@ -92,10 +98,6 @@ async def test_an_unreachable_redis_is_reported_not_waited_on(
             timeout=5,
             message="the failed publish in the log",
         )
-    finally:
-        listening.cancel()
-        await asyncio.gather(listening, return_exceptions=True)
-        await broker.close()
 
 
 @pytest.mark.redis
@@ -105,15 +107,7 @@ async def test_own_events_reach_own_subscribers_once_and_others_through_redis(
     """An instance hands its events to its own hub directly; their echo from Redis is dropped."""
     channel = unique_name("goofs_test_events")
     one, other = RedisBroker(redis_url, channel), RedisBroker(redis_url, channel)
-    heard: dict[str, list[int]] = {"one": [], "other": []}
-
-    async def listen(name: str, broker: RedisBroker) -> None:
-        async for event in broker.subscribe():
-            heard[name].append(event.seq)
-
-    listening = [asyncio.create_task(listen(n, b)) for n, b in [("one", one), ("other", other)]]
-    await asyncio.sleep(0)  # both subscriptions are in place
-    try:
+    async with hearing(one, other) as (heard_by_one, heard_by_other):
         seq = 0
 
         async def one_publishes_until_the_other_hears() -> bool:
@@ -121,23 +115,17 @@ async def test_own_events_reach_own_subscribers_once_and_others_through_redis(
             seq += 1
             await one.publish(an_event(seq))
             await asyncio.sleep(0.05)
-            return bool(heard["other"])
+            return bool(heard_by_other)
 
         await wait_until(one_publishes_until_the_other_hears, timeout=5)
-        first_heard = heard["other"][0]
-        await wait_until(lambda: heard["other"][-1] == seq, timeout=2, message="all of one's")
+        first_heard = heard_by_other[0]
+        await wait_until(lambda: heard_by_other[-1] == seq, timeout=2, message="all of one's")
         # Redis keeps one channel's order: the other's event comes after one's own echoes.
         await other.publish(an_event(seq + 1))
-        await wait_until(lambda: seq + 1 in heard["one"], timeout=2, message="the other's event")
+        await wait_until(lambda: seq + 1 in heard_by_one, timeout=2, message="the other's event")
 
-        assert heard["one"] == list(range(1, seq + 2))
-        assert heard["other"] == list(range(first_heard, seq + 2))
-    finally:
-        for task in listening:
-            task.cancel()
-        await asyncio.gather(*listening, return_exceptions=True)
-        await one.close()
-        await other.close()
+        assert heard_by_one == list(range(1, seq + 2))
+        assert heard_by_other == list(range(first_heard, seq + 2))
 
 
 class DroppingBroker:
