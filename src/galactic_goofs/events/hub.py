@@ -308,7 +308,8 @@ class Hub:
 
     def _gap_overdue(self) -> None:
         self._gap_timer = None
-        self._gap_fill = asyncio.create_task(self._fill_overdue_gap(), name="hub-gap")
+        if self._gap_fill is None or self._gap_fill.done():  # else it looks again when done
+            self._gap_fill = asyncio.create_task(self._fill_overdue_gap(), name="hub-gap")
 
     async def _fill_overdue_gap(self) -> None:
         try:

@@ -163,7 +163,7 @@ class RedisBroker:
         if self._sending is not None:
             # What is queued goes first; past the timeout, the log has it for the others.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._sending), self._timeout)
+                await asyncio.wait_for(self._sending, self._timeout)
         await self._redis.aclose()
 
 
