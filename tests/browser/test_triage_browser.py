@@ -157,6 +157,37 @@ async def test_assign_and_note_by_keyboard_with_forms_that_arrive_when_opened(
     assert console.errors == []
 
 
+async def test_an_assign_the_moment_the_forms_arrive_is_an_inline_post(
+    goofs_sqlite: Running, browser: Browser
+) -> None:
+    """A submit as soon as the fetched forms are in the page (a quick Enter) must be htmx's,
+    not the browser's own (a GET of the page with the form's fields in its address): htmx
+    took the forms over only after its 20 ms settle, and the keyboard test failed so once."""
+    craft = await _broken(goofs_sqlite, "Chandra", "1999-040B")
+    console = await Console.open(await browser.new_context(), goofs_sqlite.url)
+    page = console.page
+    await page.evaluate(
+        """() => new MutationObserver(() => {
+            const form = document.querySelector("#triage-items form[hx-post$='/assign']");
+            if (form && !window.assignedOnArrival) {
+                window.assignedOnArrival = true;
+                form.elements.assignee.value = "operator";
+                form.requestSubmit();
+            }
+        }).observe(document.getElementById("triage-items"), {childList: true, subtree: true})"""
+    )
+
+    async with page.expect_response(
+        lambda response: response.request.method == "POST" and response.url.endswith("/assign"),
+        timeout=5_000,
+    ) as assigned:
+        await page.locator("#triage-items li.anomaly summary").click()
+    assert (await assigned.value).ok
+    assert "?" not in page.url
+    anomaly = (await goofs_sqlite.client.get(f"/api/v1/anomalies/{craft['anomaly']['id']}")).json()
+    assert anomaly["assignee"] == "operator"
+
+
 async def test_shelving_inline_explains_a_refusal_beside_the_field(
     goofs_sqlite: Running, browser: Browser
 ) -> None:
