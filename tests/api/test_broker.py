@@ -13,6 +13,7 @@ import redis.asyncio as redis
 from devkit.ports import free_port
 from devkit.postgres import unique_name
 from galactic_goofs import app as app_module
+from galactic_goofs.events import redis_broker
 from galactic_goofs.events.broker import Broker
 from galactic_goofs.events.redis_broker import RedisBroker
 from galactic_goofs.events.schemas import EventRead
@@ -97,6 +98,29 @@ async def test_an_unreachable_redis_is_reported_not_waited_on(
             lambda: "publishing events 1..1 to Redis failed" in caplog.text,
             timeout=5,
             message="the failed publish in the log",
+        )
+
+
+async def test_events_waiting_for_a_redis_that_is_down_are_bounded(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the limit they are not queued for Redis (the others read them from the log), and
+    the instance's own subscribers still get every one."""
+    monkeypatch.setattr(redis_broker, "OUTBOX_LIMIT", 2)
+    broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", unique_name("goofs_test"))
+    async with hearing(broker) as (received,):
+        for seq in range(1, 6):
+            await broker.publish(an_event(seq))  # no await inside: the sender has not run yet
+        await wait_until(lambda: received == [1, 2, 3, 4, 5], timeout=1, message="all five")
+        await wait_until(
+            lambda: "3 events were not sent to Redis" in caplog.text,
+            timeout=5,
+            message="the dropped events in the log",
+        )
+        await wait_until(
+            lambda: "publishing events 1..2 to Redis failed" in caplog.text,
+            timeout=5,
+            message="the two queued, tried",
         )
 
 
